@@ -1,0 +1,83 @@
+"""Callbacks: the side effects of a run (snapshot images, loss history, W&B images)."""
+
+from __future__ import annotations
+
+import csv
+import statistics
+import time
+from pathlib import Path
+
+import pytorch_lightning as pl
+import torch
+
+from nst_research.images import save_image, tensor_to_image
+
+
+def log_image(trainer: pl.Trainer, key: str, rgb: torch.Tensor, step: int) -> None:
+    """Log a (1, 3, H, W) RGB image in [0, 1] to W&B, if a WandbLogger is attached.
+
+    The image is converted to uint8 here: ``wandb.Image`` would otherwise guess its range.
+    """
+    from pytorch_lightning.loggers import WandbLogger
+
+    for logger in trainer.loggers:
+        if isinstance(logger, WandbLogger):
+            import numpy as np
+
+            array = np.asarray(tensor_to_image(rgb))
+            logger.log_image(key=key, images=[array], step=step)
+
+
+class Snapshots(pl.Callback):
+    """Writes ``snapshots/step_XXXXX.png`` every ``every`` steps and logs it as ``image/generated``."""
+
+    def __init__(self, run_dir: Path, every: int) -> None:
+        self.dir = Path(run_dir) / "snapshots"
+        self.every = every
+
+    def on_train_batch_end(self, trainer, pl_module, outputs, batch, batch_idx) -> None:
+        step = trainer.global_step
+        if self.every > 0 and step % self.every == 0 and pl_module.status == "running":
+            rgb = pl_module.rgb()
+            save_image(rgb, self.dir / f"step_{step:05d}.png")
+            log_image(trainer, "image/generated", rgb, step)
+
+
+class LossHistory(pl.Callback):
+    """Keeps every step's losses (as tensors, no host sync per step) and writes ``losses.csv``."""
+
+    def __init__(self) -> None:
+        self.steps: list[int] = []
+        self.rows: list[dict[str, torch.Tensor]] = []
+        self.times: list[float] = []
+
+    def on_train_batch_end(self, trainer, pl_module, outputs, batch, batch_idx) -> None:
+        self.times.append(time.perf_counter())
+        if pl_module.status == "running" and pl_module.last_losses:
+            self.steps.append(trainer.global_step)
+            self.rows.append(dict(pl_module.last_losses))
+
+    def step_times(self) -> float | None:
+        """Median seconds per iteration between consecutive step ends (the first is warm-up)."""
+        gaps = [b - a for a, b in zip(self.times, self.times[1:], strict=False)]
+        return statistics.median(gaps) if gaps else None
+
+    def as_columns(self) -> dict[str, list[float]]:
+        """``{"step": [...], "loss/total": [...], ...}`` as Python floats."""
+        if not self.rows:
+            return {"step": []}
+        keys = list(self.rows[0])
+        stacked = torch.stack([torch.stack([row[k] for k in keys]) for row in self.rows]).cpu()
+        columns: dict[str, list[float]] = {"step": [float(s) for s in self.steps]}
+        for j, key in enumerate(keys):
+            columns[key] = stacked[:, j].tolist()
+        return columns
+
+    def write_csv(self, path: Path) -> None:
+        columns = self.as_columns()
+        keys = list(columns)
+        with open(path, "w", newline="") as f:
+            writer = csv.writer(f)
+            writer.writerow(keys)
+            for i in range(len(columns["step"])):
+                writer.writerow([int(columns["step"][i])] + [columns[k][i] for k in keys[1:]])

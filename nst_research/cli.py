@@ -1,0 +1,51 @@
+"""The ``nst`` command: Hydra composes the config, :func:`nst_research.run.run` does the work."""
+
+from __future__ import annotations
+
+import os
+import sys
+from pathlib import Path
+
+import hydra
+from hydra.core.hydra_config import HydraConfig
+from hydra.types import RunMode
+from omegaconf import DictConfig
+
+from nst_research.config import register
+from nst_research.errors import NSTError
+
+
+CONF_DIR = str(Path(__file__).resolve().parents[1] / "conf")
+
+
+@hydra.main(version_base="1.3", config_path=CONF_DIR, config_name="config")
+def _app(cfg: DictConfig) -> float | None:
+    from nst_research.run import run
+
+    hc = HydraConfig.get()
+    multirun = hc.mode == RunMode.MULTIRUN
+    run_dir = Path(hc.runtime.output_dir)
+    name = cfg.name or hc.job.override_dirname or "default"
+    group = Path(hc.sweep.dir).name if multirun else None
+    try:
+        metrics = run(cfg, run_dir, run_name=name, group=group)
+    except NSTError as e:
+        if multirun or os.environ.get("HYDRA_FULL_ERROR") == "1":
+            raise
+        print(f"error: {e}", file=sys.stderr)
+        sys.exit(e.exit_code)
+    status = metrics["status"]
+    final = metrics["final_image"]
+    print(f"{status}: {metrics['iterations']} iterations, result in {final}")
+    if status != "completed" and not multirun:
+        sys.exit(130 if status == "interrupted" else 3)
+    return metrics["final_losses"].get("loss/total")
+
+
+def main() -> None:
+    register()
+    _app()
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,123 @@
+"""Structured-config schema of the top-level keys and validation of a composed config.
+
+Hydra type-checks the top-level keys against :class:`NSTSchema` at compose time (``size=abc``
+fails there); :func:`validate` checks what a schema cannot (layer names, weights, choices) and
+raises a one-line :class:`ConfigError` before any work starts.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from typing import Any
+
+from hydra.core.config_store import ConfigStore
+from omegaconf import DictConfig, ListConfig
+
+from nst_research.errors import ConfigError
+from nst_research.features import check_layers
+from nst_research.losses import CONTENT_NORMS, GRAM_NORMS, REDUCTIONS, TV_KINDS
+
+
+@dataclass
+class NSTSchema:
+    model: Any = None
+    layers: Any = None
+    loss: Any = None
+    optimizer: Any = None
+    init: Any = None
+    logger: Any = None
+    trainer: Any = None
+    task: Any = None
+    content: str = "builtin:grace_hopper"
+    style: str = "builtin:swirls"
+    size: int = 256
+    style_scale: float = 1.0
+    iterations: int = 300
+    seed: int | None = 0
+    snapshot_every: int = 100
+    name: str | None = None
+
+
+def register() -> None:
+    ConfigStore.instance().store(name="nst_schema", node=NSTSchema)
+
+
+def layer_weights(spec: Any, key: str) -> dict[str, float]:
+    """``[a, b]`` -> equal weights summing to 1; ``{a: w}`` -> as given; ``a`` -> ``{a: 1}``."""
+    if spec is None:
+        return {}
+    if isinstance(spec, str):
+        return {spec: 1.0}
+    if isinstance(spec, list | ListConfig | tuple):
+        names = [str(s) for s in spec]
+        return {n: 1.0 / len(names) for n in names}
+    if isinstance(spec, dict | DictConfig):
+        out = {}
+        for name, w in spec.items():
+            try:
+                out[str(name)] = float(w)
+            except (TypeError, ValueError) as e:
+                raise ConfigError(f"{key}.{name}: weight {w!r} is not a number") from e
+        return out
+    raise ConfigError(f"{key} must be a list of layer names or a {{layer: weight}} map, got {spec!r}")
+
+
+def _finite_nonneg(value: Any, key: str) -> float:
+    try:
+        v = float(value)
+    except (TypeError, ValueError) as e:
+        raise ConfigError(f"{key}={value!r} is not a number") from e
+    if not math.isfinite(v) or v < 0:
+        raise ConfigError(f"{key}={value!r} must be a finite number >= 0")
+    return v
+
+
+def _choice(value: Any, choices: tuple[str, ...], key: str) -> None:
+    if value not in choices:
+        raise ConfigError(f"unknown {key}={value!r}; choose one of: {', '.join(choices)}")
+
+
+def validate(cfg: DictConfig) -> tuple[dict[str, float], dict[str, float]]:
+    """Check a composed config; return the (content, style) layer-weight maps."""
+    if cfg.size is None or cfg.size <= 0:
+        raise ConfigError(f"size={cfg.size} must be a positive number of pixels (e.g. size=256)")
+    if cfg.iterations is None or cfg.iterations <= 0:
+        raise ConfigError(f"iterations={cfg.iterations} must be a positive integer (e.g. 300)")
+    if cfg.snapshot_every < 0:
+        raise ConfigError(f"snapshot_every={cfg.snapshot_every} must be >= 0 (0 disables)")
+    _finite_nonneg(cfg.style_scale, "style_scale")
+    if cfg.style_scale <= 0:
+        raise ConfigError(f"style_scale={cfg.style_scale} must be > 0")
+    _choice(cfg.model.arch, ("vgg19", "vgg16"), "model.arch")
+    _choice(cfg.model.pooling, ("max", "avg"), "model.pooling")
+    _choice(cfg.model.preprocessing, ("auto", "caffe", "torchvision"), "model.preprocessing")
+    loss = cfg.loss
+    for key in ("content_weight", "style_weight", "tv_weight"):
+        _finite_nonneg(loss[key], f"loss.{key}")
+    _choice(loss.gram_norm, GRAM_NORMS, "loss.gram_norm")
+    _choice(loss.content_norm, CONTENT_NORMS, "loss.content_norm")
+    _choice(loss.style_reduction, REDUCTIONS, "loss.style_reduction")
+    _choice(loss.tv, TV_KINDS, "loss.tv")
+    _choice(cfg.init.kind, ("content", "noise", "style", "image"), "init.kind")
+    _choice(cfg.logger.kind, ("wandb", "csv", "none"), "logger.kind")
+    _choice(cfg.logger.mode, ("offline", "online", "disabled"), "logger.mode")
+    content = layer_weights(cfg.layers.content, "layers.content")
+    style = layer_weights(cfg.layers.style, "layers.style")
+    for key, weights in (("layers.content", content), ("layers.style", style)):
+        check_layers(weights, cfg.model.arch)
+        for name, w in weights.items():
+            _finite_nonneg(w, f"{key}.{name}")
+    if loss.style_weight > 0 and not style:
+        raise ConfigError(
+            "layers.style is empty but loss.style_weight > 0; name style layers "
+            "(e.g. layers.style=[relu1_1,relu2_1]) or set loss.style_weight=0"
+        )
+    if loss.content_weight > 0 and not content:
+        raise ConfigError(
+            "layers.content is empty but loss.content_weight > 0; name a content layer "
+            "(e.g. layers.content=[relu4_2]) or set loss.content_weight=0"
+        )
+    if not (loss.style_weight > 0 and style) and not (loss.content_weight > 0 and content):
+        raise ConfigError("both loss.content_weight and loss.style_weight are 0: nothing to optimise")
+    return content, style

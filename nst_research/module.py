@@ -1,0 +1,191 @@
+"""The LightningModule: the generated image is its only trainable parameter.
+
+One Lightning step is one optimiser iteration (manual optimisation keeps the L-BFGS closure
+explicit). Content features and style Gram matrices are computed once, at the start of fitting,
+and kept as non-persistent buffers.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import pytorch_lightning as pl
+import torch
+from torch import Tensor, nn
+
+from nst_research.features import Preprocessing, VGGFeatures
+from nst_research.losses import content_loss, gram_matrix, style_loss, tv_loss
+from nst_research.optim import OptimizerSpec
+
+
+@dataclass(frozen=True)
+class LossConfig:
+    """Weights and normalisations of the loss (mirrors ``conf/loss/*.yaml``)."""
+
+    content_weight: float = 1.0
+    style_weight: float = 1.0
+    tv_weight: float = 0.0
+    gram_norm: str = "chw"
+    content_norm: str = "mse"
+    style_reduction: str = "mean"
+    tv: str = "l2"
+
+
+class StyleTransfer(pl.LightningModule):
+    """Optimises an image so its VGG features match a content image and its Grams a style image.
+
+    Args:
+        extractor: frozen feature extractor returning at least the content and style layers.
+        preprocess: maps RGB in [0, 1] to the extractor's input space and back.
+        content, style, init: (1, 3, H, W) RGB images in [0, 1]; ``init`` has the content's size.
+        content_layers, style_layers: layer name -> weight (weights multiply each layer's term).
+        loss: weights and normalisations.
+        optimizer: called with ``[image]``, returns an :class:`OptimizerSpec`.
+
+    The image is optimised in the extractor's input space (for caffe weights BGR 0..255 minus the
+    mean), as in the reference implementations, so learning rates carry over from them.
+    """
+
+    def __init__(
+        self,
+        extractor: VGGFeatures,
+        preprocess: Preprocessing,
+        content: Tensor,
+        style: Tensor,
+        init: Tensor,
+        content_layers: dict[str, float],
+        style_layers: dict[str, float],
+        loss: LossConfig,
+        optimizer: Callable[[list[nn.Parameter]], OptimizerSpec],
+    ) -> None:
+        super().__init__()
+        self.automatic_optimization = False
+        self.extractor = extractor
+        self.preprocess = preprocess
+        self.loss_cfg = loss
+        self.optimizer_factory = optimizer
+        self.content_layers = {k: float(v) for k, v in content_layers.items()}
+        self.style_layers = {k: float(v) for k, v in style_layers.items()}
+        if loss.content_weight == 0:
+            self.content_layers = {}
+        if loss.style_weight == 0:
+            self.style_layers = {}
+        self.image = nn.Parameter(preprocess(init).contiguous())
+        self.register_buffer("content_image", preprocess(content), persistent=False)
+        self.register_buffer("style_image", preprocess(style), persistent=False)
+        for name in self.content_layers:
+            self.register_buffer(f"content_target_{name}", None, persistent=False)
+        for name in self.style_layers:
+            self.register_buffer(f"style_target_{name}", None, persistent=False)
+        self.status = "running"
+        self.last_losses: dict[str, Tensor] = {}
+        self.register_buffer("last_good", self.image.detach().clone(), persistent=False)
+        self._step_start: float | None = None
+        self.spec: OptimizerSpec | None = None
+
+    # --- targets and losses ---------------------------------------------------------------------
+
+    @torch.no_grad()
+    def compute_targets(self) -> None:
+        """Content features and style Grams, once (they do not change during a run)."""
+        if self.content_layers:
+            feats = self.extractor(self.content_image)
+            for name in self.content_layers:
+                setattr(self, f"content_target_{name}", feats[name].detach())
+        if self.style_layers:
+            feats = self.extractor(self.style_image)
+            for name in self.style_layers:
+                gram = gram_matrix(feats[name], self.loss_cfg.gram_norm)
+                setattr(self, f"style_target_{name}", gram.detach())
+
+    def on_fit_start(self) -> None:
+        self.compute_targets()
+
+    def compute_losses(self, image: Tensor) -> dict[str, Tensor]:
+        """All loss terms of a (1, 3, H, W) image in input space; ``loss/total`` is their sum."""
+        cfg = self.loss_cfg
+        feats = self.extractor(image)
+        zero = image.new_zeros(())
+        losses: dict[str, Tensor] = {}
+        content = zero
+        for name, w in self.content_layers.items():
+            target = getattr(self, f"content_target_{name}")
+            content = content + w * content_loss(feats[name], target, cfg.content_norm)
+        style = zero
+        for name, w in self.style_layers.items():
+            target = getattr(self, f"style_target_{name}")
+            term = w * style_loss(feats[name], target, cfg.gram_norm, cfg.style_reduction)
+            losses[f"loss/style/{name}"] = term
+            style = style + term
+        tv = tv_loss(image, cfg.tv) if cfg.tv_weight else zero
+        total = cfg.content_weight * content + cfg.style_weight * style + cfg.tv_weight * tv
+        losses.update({"loss/content": content, "loss/style": style, "loss/tv": tv})
+        losses["loss/total"] = total
+        return losses
+
+    # --- optimisation ---------------------------------------------------------------------------
+
+    def configure_optimizers(self):
+        self.spec = self.optimizer_factory([self.image])
+        return self.spec.optimizer
+
+    def train_dataloader(self):
+        n = self.trainer.max_steps if self.trainer and self.trainer.max_steps > 0 else 1
+        return torch.utils.data.DataLoader(_Steps(n), batch_size=None)
+
+    def training_step(self, batch, batch_idx: int) -> None:
+        start = time.perf_counter()
+        opt = self.optimizers()
+        captured: dict[str, Tensor] = {}
+
+        def closure() -> Tensor:
+            opt.zero_grad(set_to_none=True)
+            losses = self.compute_losses(self.image)
+            self.manual_backward(losses["loss/total"])
+            if not captured:  # the losses at the iterate the step starts from
+                captured.update({k: v.detach() for k, v in losses.items()})
+            return losses["loss/total"]
+
+        before = self.image.detach().clone()
+        opt.step(closure=closure)
+        total = captured["loss/total"]
+        if not torch.isfinite(total):
+            # The iterate this step started from is already bad: go back to the last good one.
+            with torch.no_grad():
+                self.image.copy_(self.last_good)
+            self.status = "diverged"
+            self.trainer.should_stop = True
+            return
+        self.last_good.copy_(before)
+        if self.spec is not None and self.spec.scheduler is not None:
+            self.spec.scheduler.step()
+        self.last_losses = captured
+        now = time.perf_counter()
+        step_s = now - (self._step_start if self._step_start is not None else start)
+        self._step_start = now
+        self.log_dict(captured, on_step=True, on_epoch=False, batch_size=1)
+        self.log("time/step_s", step_s, on_step=True, on_epoch=False, batch_size=1)
+        bar = {"total": total, "content": captured["loss/content"], "style": captured["loss/style"]}
+        self.log_dict(bar, prog_bar=True, logger=False, on_step=True, on_epoch=False, batch_size=1)
+
+    # --- images ---------------------------------------------------------------------------------
+
+    @torch.no_grad()
+    def rgb(self) -> Tensor:
+        """The current image as (1, 3, H, W) RGB in [0, 1] (clamped), on the module's device."""
+        return self.preprocess.inverse(self.image.detach()).clamp(0, 1)
+
+
+class _Steps(torch.utils.data.Dataset):
+    """A sized dummy dataset: there is no data, one item per optimiser iteration."""
+
+    def __init__(self, n: int) -> None:
+        self.n = n
+
+    def __len__(self) -> int:
+        return self.n
+
+    def __getitem__(self, i: int) -> int:
+        return i

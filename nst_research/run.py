@@ -1,0 +1,301 @@
+"""One run, from a composed config to a run directory (the only place that instantiates configs).
+
+Flow: validate -> load images -> build the frozen extractor -> module -> Trainer.fit -> write
+``final.png``, ``losses.csv`` and ``metrics.json`` and finish the W&B run, whatever happened.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import platform
+import signal
+import subprocess
+import time
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+import pytorch_lightning as pl
+import torch
+from hydra.utils import instantiate
+from omegaconf import DictConfig, OmegaConf
+
+from nst_research import __version__
+from nst_research.callbacks import LossHistory, Snapshots, log_image
+from nst_research.config import validate
+from nst_research.errors import ConfigError, InputImageError
+from nst_research.features import PREPROCESSING, build_extractor, default_preprocessing, layer_names
+from nst_research.images import file_sha256, image_to_tensor, load_image, save_image
+from nst_research.module import LossConfig, StyleTransfer
+
+REPO = Path(__file__).resolve().parents[1]
+
+
+def quiet_lightning() -> None:
+    """Lightning's start-up tips and eval-mode warnings are noise for a frozen-extractor run."""
+    import logging
+    import warnings
+
+    for name in ("pytorch_lightning.utilities.rank_zero", "lightning.pytorch.utilities.rank_zero"):
+        logging.getLogger(name).setLevel(logging.WARNING)
+    warnings.filterwarnings("ignore", message=".*module\\(s\\) in eval mode.*")
+    warnings.filterwarnings("ignore", message=".*LeafSpec.*")
+    warnings.filterwarnings("ignore", message=".*does not have many workers.*")
+
+
+def resolve_image(spec: str, role: str) -> Path:
+    """A path, or ``builtin:grace_hopper`` (matplotlib's sample photo) / ``builtin:swirls``."""
+    spec = str(spec)
+    if spec.startswith("builtin:"):
+        name = spec.split(":", 1)[1]
+        if name == "grace_hopper":
+            import matplotlib.cbook
+
+            return Path(matplotlib.cbook.get_sample_data("grace_hopper.jpg", asfileobj=False))
+        if name == "swirls":
+            return Path(__file__).with_name("assets") / "swirls.jpg"
+        raise InputImageError(
+            f"unknown built-in {role} {spec!r}; use builtin:grace_hopper, builtin:swirls or a path"
+        )
+    return Path(spec).expanduser()
+
+
+def git_commit() -> dict[str, Any]:
+    """The commit of the checkout this package runs from, and whether it has local changes."""
+    try:
+        commit = subprocess.run(
+            ["git", "-C", str(REPO), "rev-parse", "HEAD"], capture_output=True, text=True, timeout=5
+        )
+        status = subprocess.run(
+            ["git", "-C", str(REPO), "status", "--porcelain", "--untracked-files=no"],
+            capture_output=True,
+            text=True,
+            timeout=5,
+        )
+    except (OSError, subprocess.SubprocessError):
+        return {"commit": None, "dirty": None}
+    if commit.returncode != 0:
+        return {"commit": None, "dirty": None}
+    return {"commit": commit.stdout.strip(), "dirty": bool(status.stdout.strip())}
+
+
+def min_size_for(layers: list[str], arch: str) -> int:
+    """The smallest side (px) for which every requested layer still has at least one position."""
+    names = layer_names(arch)
+    deepest = max(names.index(n) for n in layers)
+    pools = sum(1 for n in names[: deepest + 1] if n.startswith("pool"))
+    return 2**pools
+
+
+def _make_logger(cfg: DictConfig, run_dir: Path, run_name: str, group: str | None):
+    kind = cfg.logger.kind
+    if kind == "none":
+        return False
+    if kind == "csv":
+        from pytorch_lightning.loggers import CSVLogger
+
+        return CSVLogger(save_dir=str(run_dir), name="csv", version="")
+    from pytorch_lightning.loggers import WandbLogger
+
+    # WandbLogger(offline=True) sets WANDB_MODE for the whole process: set it per run, explicitly.
+    os.environ["WANDB_MODE"] = cfg.logger.mode
+    return WandbLogger(
+        project=cfg.logger.project,
+        entity=cfg.logger.entity,
+        name=run_name,
+        group=cfg.logger.group or group,
+        tags=list(cfg.logger.tags),
+        save_dir=str(run_dir),
+        offline=cfg.logger.mode == "offline",
+        mode=cfg.logger.mode,
+    )
+
+
+@contextmanager
+def _sigterm_as_interrupt():
+    """SIGTERM (e.g. from a cluster scheduler) is handled like Ctrl-C: save and stop."""
+
+    def handler(signum, frame):
+        raise KeyboardInterrupt
+
+    try:
+        previous = signal.signal(signal.SIGTERM, handler)
+    except ValueError:  # not the main thread
+        yield
+        return
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+
+
+def run(
+    cfg: DictConfig, run_dir: Path, run_name: str = "default", group: str | None = None
+) -> dict[str, Any]:
+    """Stylise (or reconstruct) as configured; returns the contents of ``metrics.json``."""
+    t_start = time.perf_counter()
+    quiet_lightning()
+    content_layers, style_layers = validate(cfg)
+    run_dir = Path(run_dir)
+    if (run_dir / "final.png").exists():
+        raise ConfigError(f"{run_dir} already holds a finished run; choose another hydra.run.dir")
+    run_dir.mkdir(parents=True, exist_ok=True)
+    if cfg.trainer.threads:
+        torch.set_num_threads(int(cfg.trainer.threads))
+    seed = int(cfg.seed) if cfg.seed is not None else int(torch.seed() % 2**31)
+    pl.seed_everything(seed, workers=False, verbose=False)
+
+    # Images.
+    content_path = resolve_image(cfg.content, "content image")
+    style_path = resolve_image(cfg.style, "style image")
+    content = image_to_tensor(load_image(content_path, role="content image"), int(cfg.size))
+    style_size = max(1, round(float(cfg.style_scale) * int(cfg.size)))
+    style = image_to_tensor(load_image(style_path, role="style image"), style_size)
+    h, w = content.shape[-2:]
+    used = [n for n, wt in {**content_layers, **style_layers}.items() if wt > 0] or list(
+        content_layers
+    )
+    smallest = min_size_for(used, cfg.model.arch)
+    for role, img in (("content", content), ("style", style)):
+        if min(img.shape[-2:]) < smallest:
+            raise InputImageError(
+                f"the {role} image is {img.shape[-1]}x{img.shape[-2]} px after resizing, too small "
+                f"for layer {used[-1]}: its short side must be at least {smallest} px "
+                "(raise size= or style_scale=)"
+            )
+    init_kind = cfg.init.kind
+    hashes = {"content": file_sha256(content_path), "style": file_sha256(style_path)}
+    if init_kind == "content":
+        init = content
+    elif init_kind == "style":
+        init = torch.nn.functional.interpolate(style, size=(h, w), mode="bilinear", antialias=True)
+    elif init_kind == "noise":
+        init = torch.rand(content.shape, generator=torch.Generator().manual_seed(seed))
+    else:
+        init_path = resolve_image(cfg.init.path, "init image")
+        init = image_to_tensor(load_image(init_path, role="init image")).clamp(0, 1)
+        init = torch.nn.functional.interpolate(init, size=(h, w), mode="bilinear", antialias=True)
+        hashes["init"] = file_sha256(init_path)
+
+    # Model.
+    extractor, weights_hash = build_extractor(
+        used,
+        arch=cfg.model.arch,
+        weights=str(cfg.model.weights),
+        pooling=cfg.model.pooling,
+        allow_download=bool(cfg.model.allow_download),
+    )
+    hashes["weights"] = weights_hash
+    prep = cfg.model.preprocessing
+    preprocess = PREPROCESSING[default_preprocessing(str(cfg.model.weights)) if prep == "auto" else prep]
+    loss_cfg = LossConfig(**OmegaConf.to_container(cfg.loss, resolve=True))
+    module = StyleTransfer(
+        extractor=extractor,
+        preprocess=preprocess,
+        content=content,
+        style=style,
+        init=init.clamp(0, 1),
+        content_layers=content_layers,
+        style_layers=style_layers,
+        loss=loss_cfg,
+        optimizer=instantiate(cfg.optimizer),
+    )
+
+    # Provenance, recorded before the run starts.
+    provenance = {
+        "seed": seed,
+        "hashes": hashes,
+        "git": git_commit(),
+        "inputs": {"content": str(content_path), "style": str(style_path)},
+        "image_size": [int(h), int(w)],
+        "versions": {
+            "nst_research": __version__,
+            "torch": torch.__version__,
+            "pytorch_lightning": pl.__version__,
+            "python": platform.python_version(),
+        },
+    }
+    resolved = OmegaConf.to_container(cfg, resolve=True)
+    logger = _make_logger(cfg, run_dir, run_name, group)
+    history = LossHistory()
+    callbacks: list[pl.Callback] = [Snapshots(run_dir, int(cfg.snapshot_every)), history]
+    trainer = pl.Trainer(
+        accelerator=cfg.trainer.accelerator,
+        devices=cfg.trainer.devices,
+        precision=cfg.trainer.precision,
+        max_steps=int(cfg.iterations),
+        max_epochs=-1,
+        logger=logger,
+        callbacks=callbacks,
+        enable_checkpointing=False,
+        enable_model_summary=False,
+        enable_progress_bar=bool(cfg.trainer.progress_bar),
+        log_every_n_steps=1,
+        num_sanity_val_steps=0,
+        default_root_dir=str(run_dir),
+    )
+    if logger:
+        logger.log_hyperparams({**resolved, "provenance": provenance})
+
+    t_fit = time.perf_counter()
+    try:
+        with _sigterm_as_interrupt():
+            trainer.fit(module)
+    except SystemExit:
+        # Lightning turns Ctrl-C into SystemExit(1) after a graceful shutdown.
+        module.status = "interrupted"
+    except KeyboardInterrupt:
+        module.status = "interrupted"
+    finally:
+        signal.signal(signal.SIGINT, signal.default_int_handler)
+        fit_s = time.perf_counter() - t_fit
+        if module.status == "running":
+            module.status = "interrupted" if trainer.interrupted else "completed"
+        metrics = _finish(run_dir, module, trainer, history, provenance, fit_s, t_start, logger)
+    return metrics
+
+
+def _finish(run_dir, module, trainer, history, provenance, fit_s, t_start, logger) -> dict[str, Any]:
+    """Write final.png, losses.csv and metrics.json; log the final image; finish W&B."""
+    rgb = module.rgb()
+    final = save_image(rgb, run_dir / "final.png")
+    history.write_csv(run_dir / "losses.csv")
+    columns = history.as_columns()
+    final_losses = {k: v[-1] for k, v in columns.items() if k != "step" and v}
+    step_times = history.step_times()
+    if module.device.type == "cuda":
+        peak_mb = torch.cuda.max_memory_allocated(module.device) / 2**20
+    else:
+        import resource
+
+        peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    metrics = {
+        "status": module.status,
+        "iterations": int(trainer.global_step),
+        "final_losses": final_losses,
+        "wall_time_s": time.perf_counter() - t_start,
+        "fit_time_s": fit_s,
+        "s_per_iter": step_times,
+        "peak_memory_mb": peak_mb,
+        "device": str(module.device),
+        "final_image": str(final),
+        **provenance,
+    }
+    tmp = run_dir / "metrics.json.tmp"
+    tmp.write_text(json.dumps(metrics, indent=2))
+    tmp.replace(run_dir / "metrics.json")
+    if logger and getattr(logger, "experiment", None) is not None:
+        from pytorch_lightning.loggers import WandbLogger
+
+        if isinstance(logger, WandbLogger):
+            import wandb
+
+            log_image(trainer, "image/final", rgb, int(trainer.global_step))
+            logger.experiment.summary["status"] = module.status
+            logger.experiment.summary["s_per_iter"] = step_times
+            exit_code = {"completed": 0, "interrupted": 255}.get(module.status, 1)
+            wandb.finish(exit_code=exit_code)
+        else:
+            logger.finalize(module.status)
+    return metrics
