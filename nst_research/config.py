@@ -43,30 +43,45 @@ def register() -> None:
     ConfigStore.instance().store(name="nst_schema", node=NSTSchema)
 
 
-def layer_weights(spec: Any, key: str) -> dict[str, float]:
-    """``[a, b]`` -> equal weights summing to 1; ``{a: w}`` -> as given; ``a`` -> ``{a: 1}``."""
-    if spec is None:
+def layer_weights(names: Any, weights: Any, key: str) -> dict[str, float]:
+    """Layer names and their weights -> ``{name: weight}``.
+
+    ``weights`` is ``None`` (equal weights summing to 1, the paper's w_l = 1/N), a list of the same
+    length as ``names``, or a ``{name: weight}`` map covering every name.
+    """
+    if names is None:
         return {}
-    if isinstance(spec, str):
-        return {spec: 1.0}
-    if isinstance(spec, list | ListConfig | tuple):
-        names = [str(s) for s in spec]
-        return {n: 1.0 / len(names) for n in names}
-    if isinstance(spec, dict | DictConfig):
-        out = {}
-        for name, w in spec.items():
-            try:
-                out[str(name)] = float(w)
-            except (TypeError, ValueError) as e:
-                raise ConfigError(f"{key}.{name}: weight {w!r} is not a number") from e
-        return out
-    raise ConfigError(f"{key} must be a list of layer names or a {{layer: weight}} map, got {spec!r}")
+    if isinstance(names, str):
+        names = [names]
+    if not isinstance(names, list | ListConfig | tuple):
+        raise ConfigError(f"{key} must be a list of layer names, got {names!r}")
+    names = [str(n) for n in names]
+    if weights is None:
+        values: list[Any] = [1.0 / len(names)] * len(names) if names else []
+    elif isinstance(weights, dict | DictConfig):
+        missing = [n for n in names if n not in weights]
+        if missing:
+            raise ConfigError(f"{key}_weights has no weight for {', '.join(missing)}")
+        values = [weights[n] for n in names]
+    elif isinstance(weights, list | ListConfig | tuple):
+        if len(weights) != len(names):
+            raise ConfigError(
+                f"{key}_weights has {len(weights)} values for {len(names)} layers {names}; "
+                "give one weight per layer or null for equal weights"
+            )
+        values = list(weights)
+    else:
+        raise ConfigError(f"{key}_weights must be null, a list or a map, got {weights!r}")
+    out: dict[str, float] = {}
+    for name, w in zip(names, values, strict=True):
+        out[name] = _finite_nonneg(w, f"{key}_weights[{name}]")
+    return out
 
 
 def _finite_nonneg(value: Any, key: str) -> float:
     try:
         v = float(value)
-    except (TypeError, ValueError) as e:
+    except (TypeError, ValueError, OverflowError) as e:
         raise ConfigError(f"{key}={value!r} is not a number") from e
     if not math.isfinite(v) or v < 0:
         raise ConfigError(f"{key}={value!r} must be a finite number >= 0")
@@ -102,12 +117,11 @@ def validate(cfg: DictConfig) -> tuple[dict[str, float], dict[str, float]]:
     _choice(cfg.init.kind, ("content", "noise", "style", "image"), "init.kind")
     _choice(cfg.logger.kind, ("wandb", "csv", "none"), "logger.kind")
     _choice(cfg.logger.mode, ("offline", "online", "disabled"), "logger.mode")
-    content = layer_weights(cfg.layers.content, "layers.content")
-    style = layer_weights(cfg.layers.style, "layers.style")
-    for key, weights in (("layers.content", content), ("layers.style", style)):
-        check_layers(weights, cfg.model.arch)
-        for name, w in weights.items():
-            _finite_nonneg(w, f"{key}.{name}")
+    layers = cfg.layers
+    content = layer_weights(layers.content, layers.get("content_weights"), "layers.content")
+    style = layer_weights(layers.style, layers.get("style_weights"), "layers.style")
+    check_layers(content, cfg.model.arch)
+    check_layers(style, cfg.model.arch)
     if loss.style_weight > 0 and not style:
         raise ConfigError(
             "layers.style is empty but loss.style_weight > 0; name style layers "

@@ -65,6 +65,14 @@ def test_missing_file_names_role_path_and_fix(tmp_path: Path) -> None:
     assert isinstance(err, NSTError)
 
 
+def test_path_through_a_file_and_dangling_link_are_not_found(tmp_path: Path) -> None:
+    parent = _write(tmp_path / "plain.txt", b"x")
+    _assert_input_error(parent / "child.png", "not found")
+    link = tmp_path / "gone.png"
+    link.symlink_to(tmp_path / "missing-target.png")
+    _assert_input_error(link, "not found")
+
+
 def test_directory(tmp_path: Path) -> None:
     folder = tmp_path / "style.png"
     folder.mkdir()

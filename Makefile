@@ -1,0 +1,56 @@
+# nst-research: `make help` lists the targets. `make run` and `make test` install on first use.
+SHELL := /bin/bash
+VENV ?= .venv
+PY := $(VENV)/bin/python
+PIP := $(VENV)/bin/pip
+STAMP := $(VENV)/.installed
+TORCH_PINS ?= torch==2.14.1 torchvision==0.29.1
+SWEEP ?=
+NAME ?=
+QUICK ?=
+
+.DEFAULT_GOAL := help
+.PHONY: help install run test test-fast lint format bench data report clean
+
+help: ## show this help
+	@grep -hE '^[a-zA-Z_-]+:.*?## ' $(MAKEFILE_LIST) | awk 'BEGIN {FS = ":.*?## "}; {printf "  make %-10s %s\n", $$1, $$2}'
+
+$(STAMP): pyproject.toml
+	@test -x $(PY) || python3 -m venv $(VENV)
+	$(PIP) install -q --upgrade pip
+	@# torch first, from the pinned local builds where they exist (any torch>=2.4 works).
+	$(PY) -c "import torch, torchvision" 2>/dev/null || $(PIP) install $(TORCH_PINS) || $(PIP) install 'torch>=2.4' 'torchvision>=0.19'
+	$(PIP) install -e '.[dev]'
+	@touch $(STAMP)
+
+install: $(STAMP) ## create .venv and install the package with dev tools
+
+run: $(STAMP) ## stylise the default images offline (grace_hopper x swirls) and say where the result is
+	$(VENV)/bin/nst size=256 iterations=200 $(ARGS)
+
+test: $(STAMP) ## run the whole test suite (slow tests included)
+	$(PY) -m pytest -q $(ARGS)
+
+test-fast: $(STAMP) ## run the suite without the slow tests
+	$(PY) -m pytest -q -m "not slow" $(ARGS)
+
+lint: $(STAMP) ## ruff check and format check
+	$(VENV)/bin/ruff check nst_research tests experiments
+	$(VENV)/bin/ruff format --check nst_research tests experiments
+
+format: $(STAMP) ## ruff fix and format
+	$(VENV)/bin/ruff check --fix nst_research tests experiments
+	$(VENV)/bin/ruff format nst_research tests experiments
+
+bench: $(STAMP) ## benchmark: harness vs a plain PyTorch loop, s/iteration side by side
+	$(PY) experiments/bench/bench.py $(ARGS)
+
+data: $(STAMP) ## download the classic images into data/ (sha256-checked)
+	$(PY) -m nst_research.data --dest data
+
+report: $(STAMP) ## summarise a sweep: make report SWEEP=multirun/DATE/TIME
+	@test -n "$(SWEEP)" || { echo "usage: make report SWEEP=multirun/<date>/<time>"; exit 2; }
+	$(VENV)/bin/nst-report $(SWEEP)
+
+clean: ## remove outputs of runs (keeps .venv)
+	rm -rf outputs multirun bench_results .pytest_cache

@@ -1,0 +1,520 @@
+"""Benchmark: the harness's seconds per iteration against a plain PyTorch loop doing the same work.
+
+Run from the repository root::
+
+    .venv/bin/python experiments/bench/bench.py                      # CPU: sizes 128 256
+    .venv/bin/python experiments/bench/bench.py --sizes 128 --iters 10 --repeats 2
+
+For each image size, in one process, it measures
+
+(a) the harness: ``nst_research.run.run(cfg, run_dir)`` on a config composed exactly as a normal
+    ``nst`` run (defaults: vgg19 caffe weights, layers gatys2016, lbfgs, content init, W&B offline,
+    progress bar on, snapshot_every=100), taking ``metrics.json``'s ``s_per_iter`` (median of the
+    gaps between step ends, so the first step is excluded);
+(b) a plain loop: the same extractor, preprocessing, targets and loss (``StyleTransfer.compute_losses``
+    on a module that is never handed to a Trainer), the same ``torch.optim.LBFGS`` built by the same
+    optimiser factory, and a Python ``for`` loop of ``opt.step(closure)`` timed per iteration with
+    ``perf_counter`` (``torch.cuda.synchronize`` on GPU), median after dropping the first iteration.
+
+A warm-up of both comes first at each size; then R repeats alternate a, b. The table reports the
+median over repeats (and the min..max), the ratio a/b, achieved GFLOP/s from the conv shapes actually
+run, peak memory, and the start-up time of the ``nst`` command. See README.md beside this file.
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import gc
+import json
+import math
+import os
+import platform
+import resource
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+import torch
+from hydra import compose, initialize_config_dir
+from hydra.utils import instantiate
+from omegaconf import DictConfig, OmegaConf
+
+from nst_research.config import register, validate
+from nst_research.features import PREPROCESSING, build_extractor, default_preprocessing
+from nst_research.images import image_to_tensor, load_image
+from nst_research.module import LossConfig, StyleTransfer
+
+REPO = Path(__file__).resolve().parents[2]
+CONF_DIR = REPO / "conf"
+VENV_BIN = Path(sys.executable).parent  # not resolved: the venv's bin, where `nst` lives
+
+# --- configuration -----------------------------------------------------------------------------
+
+
+def compose_cfg(size: int, iterations: int, device: str) -> DictConfig:
+    """The config of ``nst size=<size> iterations=<n> logger.mode=offline snapshot_every=100``."""
+    overrides = [
+        f"size={size}",
+        f"iterations={iterations}",
+        "logger.mode=offline",
+        "snapshot_every=100",
+    ]
+    if device == "cuda":
+        overrides.append("trainer=gpu")
+    with initialize_config_dir(config_dir=str(CONF_DIR), version_base="1.3"):
+        return compose(config_name="config", overrides=overrides)
+
+
+def sync(device: str) -> None:
+    if device == "cuda":
+        torch.cuda.synchronize()
+
+
+def reset_peak(device: str) -> None:
+    gc.collect()
+    if device == "cuda":
+        torch.cuda.empty_cache()
+        torch.cuda.reset_peak_memory_stats()
+
+
+def peak_mb(device: str) -> float:
+    """GPU: peak allocated since the last reset. CPU: the *process* peak RSS (ru_maxrss, KiB)."""
+    if device == "cuda":
+        return torch.cuda.max_memory_allocated() / 2**20
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+# --- (a) the harness ---------------------------------------------------------------------------
+
+
+def time_harness(cfg: DictConfig, tmp: Path, tag: str, device: str) -> dict[str, Any]:
+    """One full ``run()``; returns its s_per_iter and the fixed costs around the iterations."""
+    from nst_research.run import run
+
+    run_dir = tmp / f"a_{tag}"
+    reset_peak(device)
+    t0 = time.perf_counter()
+    metrics = run(cfg, run_dir, run_name=f"bench-{tag}")
+    total = time.perf_counter() - t0
+    if metrics["status"] != "completed":
+        raise RuntimeError(f"harness run {tag} ended {metrics['status']!r}")
+    n = int(metrics["iterations"])
+    s = metrics["s_per_iter"]
+    return {
+        "s_per_iter": s,
+        "iterations": n,
+        "call_s": total,  # run() call to return, wandb.finish included
+        "wall_time_s": metrics["wall_time_s"],
+        "fit_time_s": metrics["fit_time_s"],
+        "fixed_s": total - n * s if s else None,  # everything that is not n median iterations
+        "peak_mb": peak_mb(device),
+        "final_loss": metrics["final_losses"].get("loss/total"),
+    }
+
+
+# --- (b) the plain loop ------------------------------------------------------------------------
+
+
+class PlainSetup:
+    """Everything the plain loop shares across repeats at one size (built the way run() does)."""
+
+    def __init__(self, cfg: DictConfig, device: str) -> None:
+        from nst_research.run import resolve_image
+
+        self.cfg, self.device = cfg, device
+        self.content_layers, self.style_layers = validate(cfg)
+        size = int(cfg.size)
+        content_path = resolve_image(cfg.content, "content image")
+        style_path = resolve_image(cfg.style, "style image")
+        self.content = image_to_tensor(load_image(content_path, role="content image"), size)
+        style_size = max(1, round(float(cfg.style_scale) * size))
+        self.style = image_to_tensor(load_image(style_path, role="style image"), style_size)
+        if cfg.init.kind != "content":
+            raise SystemExit("bench.py compares the default content init only")
+        weights = {**self.content_layers, **self.style_layers}
+        used = [n for n, wt in weights.items() if wt > 0] or list(self.content_layers)
+        self.extractor, _ = build_extractor(
+            used,
+            arch=cfg.model.arch,
+            weights=str(cfg.model.weights),
+            pooling=cfg.model.pooling,
+            allow_download=bool(cfg.model.allow_download),
+        )
+        prep = cfg.model.preprocessing
+        key = default_preprocessing(str(cfg.model.weights)) if prep == "auto" else prep
+        self.preprocess = PREPROCESSING[key]
+        self.loss_cfg = LossConfig(**OmegaConf.to_container(cfg.loss, resolve=True))
+
+    def module(self) -> StyleTransfer:
+        m = StyleTransfer(
+            extractor=self.extractor,
+            preprocess=self.preprocess,
+            content=self.content,
+            style=self.style,
+            init=self.content.clamp(0, 1),
+            content_layers=self.content_layers,
+            style_layers=self.style_layers,
+            loss=self.loss_cfg,
+            optimizer=instantiate(self.cfg.optimizer),
+        ).to(self.device)
+        m.compute_targets()
+        return m
+
+
+def time_plain(setup: PlainSetup, iterations: int, drop: int) -> dict[str, Any]:
+    device = setup.device
+    reset_peak(device)
+    module = setup.module()
+    image = module.image
+    opt = module.optimizer_factory([image]).optimizer
+    evals = 0
+
+    def closure() -> torch.Tensor:
+        nonlocal evals
+        evals += 1
+        opt.zero_grad(set_to_none=True)
+        loss = module.compute_losses(image)["loss/total"]
+        loss.backward()
+        return loss
+
+    times: list[float] = []
+    sync(device)
+    for _ in range(iterations):
+        t0 = time.perf_counter()
+        loss = opt.step(closure)
+        sync(device)
+        times.append(time.perf_counter() - t0)
+    kept = times[drop:] or times
+    result = {
+        "s_per_iter": statistics.median(kept),
+        "iterations": iterations,
+        "closure_evals_per_iter": evals / iterations,
+        "peak_mb": peak_mb(device),
+        "first_iter_s": times[0],
+        "final_loss": float(loss.detach()),  # loss at the last iteration's start, as the harness
+    }
+    return result
+
+
+# --- FLOPs -------------------------------------------------------------------------------------
+
+
+def count_flops(setup: PlainSetup) -> dict[str, Any]:
+    """Conv FLOPs of one forward pass of the generated image, from the shapes actually run.
+
+    forward: sum over the convs up to the deepest layer used of 2 * Cin * Cout * kh * kw * Hout * Wout.
+    ``per_iter_3x``: forward + backward taken as 3x forward (the usual training convention).
+    ``per_iter_counted``: torch's FlopCounterMode on one real closure (forward + backward); with
+    the extractor frozen there are no weight gradients, so this is about 2x forward.
+    """
+    from torch.utils.flop_counter import FlopCounterMode
+
+    module = setup.module()
+    convs: list[dict[str, Any]] = []
+
+    def hook(mod, inputs, output):
+        cin, cout = mod.in_channels, mod.out_channels
+        kh, kw = mod.kernel_size
+        h, w = output.shape[-2:]
+        convs.append(
+            {
+                "cin": cin,
+                "cout": cout,
+                "hw": [int(h), int(w)],
+                "flops": 2 * cin * cout * kh * kw * int(h) * int(w),
+            }
+        )
+
+    handles = [
+        m.register_forward_hook(hook)
+        for m in module.extractor.modules()
+        if isinstance(m, torch.nn.Conv2d)
+    ]
+    with torch.no_grad():
+        module.extractor(module.image)
+    for h in handles:
+        h.remove()
+    forward = sum(c["flops"] for c in convs)
+    counter = FlopCounterMode(display=False)
+    with counter:
+        module.compute_losses(module.image)["loss/total"].backward()
+    return {
+        "convs": len(convs),
+        "forward": forward,
+        "per_iter_3x": 3 * forward,
+        "per_iter_counted": int(counter.get_total_flops()),
+        "image_hw": list(module.image.shape[-2:]),
+    }
+
+
+# --- start-up ----------------------------------------------------------------------------------
+
+
+def time_command(argv: list[str], repeats: int, env: dict[str, str]) -> dict[str, Any]:
+    times = []
+    for _ in range(repeats):
+        t0 = time.perf_counter()
+        proc = subprocess.run(argv, cwd=REPO, env=env, capture_output=True, text=True)
+        times.append(time.perf_counter() - t0)
+        if proc.returncode != 0:
+            raise RuntimeError(f"{' '.join(argv)} exited {proc.returncode}:\n{proc.stderr[-2000:]}")
+    return {"median_s": statistics.median(times), "all_s": times}
+
+
+def time_startup(tmp: Path, repeats: int) -> dict[str, Any]:
+    env = dict(os.environ)
+    env.pop("WANDB_MODE", None)
+    nst = str(VENV_BIN / "nst")
+    py = sys.executable
+    out: dict[str, Any] = {}
+    runs = []
+    for i in range(repeats):
+        argv = [
+            nst,
+            "size=32",
+            "iterations=1",
+            "logger=none",
+            "trainer.progress_bar=false",
+            f"hydra.run.dir={tmp / f'startup_{i}'}",
+        ]
+        runs.append(time_command(argv, 1, env)["all_s"][0])
+    out["nst size=32 iterations=1 logger=none"] = {
+        "median_s": statistics.median(runs),
+        "all_s": runs,
+    }
+    out["nst --help"] = time_command([nst, "--help"], repeats, env)
+    out["python -c 'import torch'"] = time_command([py, "-c", "import torch"], repeats, env)
+    out["python -c 'import pytorch_lightning'"] = time_command(
+        [py, "-c", "import pytorch_lightning"], repeats, env
+    )
+    return out
+
+
+# --- report ------------------------------------------------------------------------------------
+
+
+def spread(values: list[float]) -> str:
+    med = statistics.median(values)
+    if len(values) == 1:
+        return f"{med:.4f}"
+    return f"{med:.4f} ({min(values):.4f}-{max(values):.4f})"
+
+
+def device_name(device: str) -> str:
+    if device == "cuda":
+        return torch.cuda.get_device_name()
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor() or platform.machine()
+
+
+def markdown(report: dict[str, Any]) -> str:
+    env = report["environment"]
+    mem_note = (
+        "peak = torch.cuda.max_memory_allocated, reset before each measurement (max over repeats)"
+        if env["device"] == "cuda"
+        else "peak = ru_maxrss of the whole process so far (monotone: it includes earlier sizes "
+        "and both loops)"
+    )
+    lines = [
+        "# nst-research benchmark: harness vs plain PyTorch loop",
+        "",
+        f"- date: {env['date']}",
+        f"- command: `{env['command']}`",
+        f"- device: {env['device']} ({env['device_name']}), torch {env['torch']}, "
+        f"pytorch_lightning {env['pytorch_lightning']}, python {env['python']}",
+        f"- threads: torch {env['torch_threads']} (interop {env['torch_interop_threads']}), "
+        f"os.cpu_count {env['cpu_count']}",
+        f"- iterations per measurement: {env['iters']}, repeats: {env['repeats']} (interleaved a, b "
+        "after a warm-up of each); times are the median over repeats (min-max in brackets)",
+        "- config: defaults (vgg19 caffe, gatys2016 layers, lbfgs, content init, W&B offline, "
+        "progress bar on, snapshot_every=100), content builtin:grace_hopper, style builtin:swirls",
+        "",
+        "| size | image HxW | (a) harness s/it | (b) plain s/it | a/b | fwd GFLOP | GFLOP/it (3x fwd) "
+        "| GFLOP/s (b) | GFLOP/s (a) | harness fixed s/run | peak MiB (a) | peak MiB (b) |",
+        "|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
+    ]
+    for r in report["sizes"]:
+        a = [x["s_per_iter"] for x in r["harness"]]
+        b = [x["s_per_iter"] for x in r["plain"]]
+        fixed = [x["fixed_s"] for x in r["harness"] if x["fixed_s"] is not None]
+        f = r["flops"]
+        h, w = f["image_hw"]
+        lines.append(
+            f"| {r['size']} | {h}x{w} | {spread(a)} | {spread(b)} | {r['ratio_a_over_b']:.3f} "
+            f"| {f['forward'] / 1e9:.2f} | {f['per_iter_3x'] / 1e9:.2f} "
+            f"| {r['gflops_b']:.1f} | {r['gflops_a']:.1f} "
+            f"| {statistics.median(fixed):.2f} "
+            f"| {max(x['peak_mb'] for x in r['harness']):.0f} "
+            f"| {max(x['peak_mb'] for x in r['plain']):.0f} |"
+        )
+    lines += [
+        "",
+        f"- {mem_note}.",
+        "- GFLOP/s = conv FLOPs per iteration (3x the forward FLOPs of the convs up to the deepest "
+        "layer used, one forward+backward per iteration, targets free) / seconds per iteration. "
+        "With the extractor frozen there are no weight gradients: torch's FlopCounterMode counts "
+        + ", ".join(
+            f"{r['flops']['per_iter_counted'] / 1e9:.2f} GFLOP/it at {r['size']}"
+            for r in report["sizes"]
+        )
+        + " (about 2x forward), so the real arithmetic rate is about 2/3 of the column.",
+        "- same work check: the last logged loss/total of (a) and of (b) agree at every size: "
+        + ", ".join(
+            f"{r['size']}: {'yes' if r['same_final_loss'] else 'NO'}" for r in report["sizes"]
+        )
+        + " (relative tolerance 1e-4).",
+        "- harness fixed s/run = run() call time - iterations x s/it: set-up (weights, hashes, git, "
+        "W&B init), the first step and W&B finish.",
+        "",
+        "## Start-up (subprocess, wall time from launch to exit)",
+        "",
+        "| command | median s | all s |",
+        "|---|---:|---|",
+    ]
+    for cmd, t in report["startup"].items():
+        lines.append(
+            f"| `{cmd}` | {t['median_s']:.2f} | {', '.join(f'{x:.2f}' for x in t['all_s'])} |"
+        )
+    lines.append("")
+    return "\n".join(lines)
+
+
+# --- main --------------------------------------------------------------------------------------
+
+
+def parse_args(argv: list[str] | None) -> argparse.Namespace:
+    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    p.add_argument("--sizes", type=int, nargs="+", help="default: 128 256 (+ 512 1024 on GPU)")
+    p.add_argument("--iters", type=int, help="iterations per measurement (default 20 CPU, 50 GPU)")
+    p.add_argument("--repeats", type=int, default=3, help="interleaved a/b repeats (default 3)")
+    p.add_argument("--warmup-iters", type=int, default=3, help="iterations of each warm-up run")
+    p.add_argument("--startup-repeats", type=int, default=3, help="runs of each start-up command")
+    p.add_argument("--device", choices=("auto", "cpu", "cuda"), default="auto")
+    p.add_argument("--out", type=Path, default=REPO / "bench_results", help="output folder")
+    return p.parse_args(argv)
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parse_args(argv)
+    device = args.device
+    if device == "auto":
+        device = "cuda" if torch.cuda.is_available() else "cpu"
+    sizes = args.sizes or ([128, 256, 512, 1024] if device == "cuda" else [128, 256])
+    iters = args.iters or (50 if device == "cuda" else 20)
+    if iters < 3:
+        raise SystemExit("--iters must be at least 3 (the first iteration is dropped)")
+    register()
+
+    tmp_ctx = tempfile.TemporaryDirectory(prefix="nst-bench-")
+    tmp = Path(tmp_ctx.name)
+    for var in ("WANDB_DIR", "WANDB_CACHE_DIR", "WANDB_CONFIG_DIR", "WANDB_DATA_DIR"):
+        os.environ[var] = str(tmp / "wandb")
+    (tmp / "wandb").mkdir()
+
+    threads_before = torch.get_num_threads()
+    environment = {
+        "date": dt.datetime.now().astimezone().isoformat(timespec="seconds"),
+        "command": " ".join(
+            [
+                Path(sys.executable).relative_to(REPO).as_posix()
+                if Path(sys.executable).is_relative_to(REPO)
+                else sys.executable,
+                *sys.argv,
+            ]
+        ),
+        "device": device,
+        "device_name": device_name(device),
+        "torch": torch.__version__,
+        "pytorch_lightning": __import__("pytorch_lightning").__version__,
+        "python": platform.python_version(),
+        "torch_threads": threads_before,
+        "torch_interop_threads": torch.get_num_interop_threads(),
+        "cpu_count": os.cpu_count(),
+        "iters": iters,
+        "repeats": args.repeats,
+        "sizes": sizes,
+    }
+    t_total = time.perf_counter()
+    print(
+        f"[bench] {device} ({environment['device_name']}), sizes {sizes}, {iters} iterations, "
+        f"{args.repeats} repeats",
+        file=sys.stderr,
+        flush=True,
+    )
+
+    print("[bench] start-up times ...", file=sys.stderr, flush=True)
+    startup = time_startup(tmp, args.startup_repeats)
+
+    results = []
+    for size in sizes:
+        cfg = compose_cfg(size, iters, device)
+        warm_cfg = compose_cfg(size, args.warmup_iters, device)
+        setup = PlainSetup(cfg, device)
+        flops = count_flops(setup)
+        print(f"[bench] size {size}: warm-up", file=sys.stderr, flush=True)
+        time_harness(warm_cfg, tmp, f"{size}_warmup", device)
+        time_plain(setup, args.warmup_iters, drop=1)
+        harness, plain = [], []
+        for rep in range(args.repeats):
+            harness.append(time_harness(cfg, tmp, f"{size}_{rep}", device))
+            plain.append(time_plain(setup, iters, drop=1))
+            print(
+                f"[bench] size {size} repeat {rep}: a {harness[-1]['s_per_iter']:.4f} s/it, "
+                f"b {plain[-1]['s_per_iter']:.4f} s/it",
+                file=sys.stderr,
+                flush=True,
+            )
+        a = statistics.median(x["s_per_iter"] for x in harness)
+        b = statistics.median(x["s_per_iter"] for x in plain)
+        evals = statistics.median(x["closure_evals_per_iter"] for x in plain)
+        per_iter = flops["per_iter_3x"] * evals
+        results.append(
+            {
+                "size": size,
+                "harness": harness,
+                "plain": plain,
+                "harness_s_per_iter": a,
+                "plain_s_per_iter": b,
+                "ratio_a_over_b": a / b,
+                "flops": flops,
+                "closure_evals_per_iter": evals,
+                "gflops_b": per_iter / b / 1e9,
+                "gflops_a": per_iter / a / 1e9,
+                "gflops_counted_b": flops["per_iter_counted"] * evals / b / 1e9,
+                "same_final_loss": all(
+                    math.isclose(x["final_loss"], y["final_loss"], rel_tol=1e-4)
+                    for x, y in zip(harness, plain, strict=True)
+                ),
+            }
+        )
+        del setup
+        gc.collect()
+
+    environment["torch_threads_after"] = torch.get_num_threads()
+    environment["total_s"] = time.perf_counter() - t_total
+    report = {"environment": environment, "sizes": results, "startup": startup}
+    text = markdown(report)
+    args.out.mkdir(parents=True, exist_ok=True)
+    (args.out / "bench.md").write_text(text)
+    (args.out / "bench.json").write_text(json.dumps(report, indent=2))
+    print(text)
+    print(
+        f"[bench] wrote {args.out / 'bench.md'} and bench.json in {environment['total_s']:.0f} s",
+        file=sys.stderr,
+    )
+    tmp_ctx.cleanup()
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
