@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import sys
 from pathlib import Path
@@ -14,8 +15,8 @@ from omegaconf import DictConfig
 from nst_research.config import register
 from nst_research.errors import NSTError
 
-
-CONF_DIR = str(Path(__file__).resolve().parents[1] / "conf")
+REPO = Path(__file__).resolve().parents[1]
+CONF_DIR = str(REPO / "conf")
 
 
 @hydra.main(version_base="1.3", config_path=CONF_DIR, config_name="config")
@@ -29,9 +30,10 @@ def _app(cfg: DictConfig) -> float | None:
     group = Path(hc.sweep.dir).name if multirun else None
     try:
         metrics = run(cfg, run_dir, run_name=name, group=group)
-    except NSTError as e:
-        if multirun or os.environ.get("HYDRA_FULL_ERROR") == "1":
-            raise
+    except Exception as e:
+        _record_failure(run_dir, e)
+        if multirun or os.environ.get("HYDRA_FULL_ERROR") == "1" or not isinstance(e, NSTError):
+            raise  # Hydra reports it; in a sweep the other jobs go on
         print(f"error: {e}", file=sys.stderr)
         sys.exit(e.exit_code)
     status = metrics["status"]
@@ -42,7 +44,21 @@ def _app(cfg: DictConfig) -> float | None:
     return metrics["final_losses"].get("loss/total")
 
 
+def _record_failure(run_dir: Path, error: Exception) -> None:
+    """A failed job still leaves a metrics.json saying why (sweep reports list it as failed)."""
+    path = run_dir / "metrics.json"
+    if path.exists():
+        return
+    try:
+        run_dir.mkdir(parents=True, exist_ok=True)
+        record = {"status": "failed", "error": f"{type(error).__name__}: {error}"}
+        path.write_text(json.dumps(record, indent=2))
+    except OSError:
+        pass
+
+
 def main() -> None:
+    os.environ.setdefault("NST_EXPERIMENTS_DIR", str(REPO / "experiments"))
     register()
     _app()
 

@@ -133,5 +133,7 @@ def validate(cfg: DictConfig) -> tuple[dict[str, float], dict[str, float]]:
             "(e.g. layers.content=[relu4_2]) or set loss.content_weight=0"
         )
     if not (loss.style_weight > 0 and style) and not (loss.content_weight > 0 and content):
-        raise ConfigError("both loss.content_weight and loss.style_weight are 0: nothing to optimise")
+        raise ConfigError(
+            "both loss.content_weight and loss.style_weight are 0: nothing to optimise"
+        )
     return content, style

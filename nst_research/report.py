@@ -36,7 +36,6 @@ RUN_KEYS = ("iterations", "wall_time_s", "s_per_iter")
 NUMERIC_KEYS = LOSS_KEYS + RUN_KEYS
 UNSET = "(unset)"
 FAILED = "failed"
-OUTPUTS = ("report.md", "report.csv", "contact_sheet.png", "loss_curves.png")
 
 Config = tuple[str | None, ...]
 
@@ -648,14 +647,14 @@ def draw_loss_curves(
     The line is the mean over the configuration's seeds (failed jobs have no curve), the band
     their min..max. Returns the number of configurations drawn.
     """
+    import matplotlib
+    from matplotlib.ticker import MaxNLocator
+
     ckeys = config_keys(records)
     groups = group_by_config(records, ckeys)
     n_lines = 0
     fig = _figure(6.0 * len(keys) + 3.0, 4.5)
     axes = fig.subplots(1, len(keys), squeeze=False)[0]
-    import matplotlib
-    from matplotlib.ticker import MaxNLocator
-
     cmap = matplotlib.colormaps["tab10" if len(groups) <= 10 else "viridis"]
     for n, (config, runs) in enumerate(groups.items()):
         color = cmap(n % 10) if len(groups) <= 10 else cmap(n / max(1, len(groups) - 1))
@@ -664,13 +663,15 @@ def draw_loss_curves(
         for ax, key in zip(axes, keys, strict=True):
             steps, mean, low, high = mean_curve(stat_runs(runs), key)
             pairs = [
-                (s, m, lo, hi) for s, m, lo, hi in zip(steps, mean, low, high, strict=True) if m > 0
+                (s, m, lo, hi)
+                for s, m, lo, hi in zip(steps, mean, low, high, strict=True)
+                if math.isfinite(m) and m > 0
             ]
             if not pairs:
                 continue
             s, m, lo, hi = (list(t) for t in zip(*pairs, strict=True))
             ax.plot(s, m, color=color, label=wrap_label(label, 50), linewidth=1.5)
-            if lo != hi:
+            if lo != hi and all(math.isfinite(v) and v > 0 for v in lo + hi):
                 ax.fill_between(s, lo, hi, color=color, alpha=0.15, linewidth=0)
             drawn = True
         n_lines += drawn
@@ -715,7 +716,8 @@ def log_report_to_wandb(
     """Log the table and figures to a W&B run (``job_type="report"``, group = sweep dir name).
 
     The mode comes from ``WANDB_MODE`` (default ``offline``); the run lives in ``sweep_dir/wandb``.
-    Returns False (with a note on stderr) when wandb is not installed.
+    Returns False, with a note on stderr, when wandb is not installed or W&B refuses the run
+    (e.g. online without a login): the report files are written either way.
     """
     try:
         import wandb
@@ -739,6 +741,9 @@ def log_report_to_wandb(
         for name, path in images.items():
             payload[f"report/{name}"] = wandb.Image(str(path))
         run.log(payload)
+    except wandb.errors.Error as exc:
+        print(f"warning: W&B logging failed: {exc}", file=sys.stderr)
+        return False
     finally:
         wandb.finish()
     return True

@@ -188,7 +188,9 @@ def run(
     )
     hashes["weights"] = weights_hash
     prep = cfg.model.preprocessing
-    preprocess = PREPROCESSING[default_preprocessing(str(cfg.model.weights)) if prep == "auto" else prep]
+    preprocess = PREPROCESSING[
+        default_preprocessing(str(cfg.model.weights)) if prep == "auto" else prep
+    ]
     loss_cfg = LossConfig(**OmegaConf.to_container(cfg.loss, resolve=True))
     module = StyleTransfer(
         extractor=extractor,
@@ -256,7 +258,9 @@ def run(
     return metrics
 
 
-def _finish(run_dir, module, trainer, history, provenance, fit_s, t_start, logger) -> dict[str, Any]:
+def _finish(
+    run_dir, module, trainer, history, provenance, fit_s, t_start, logger
+) -> dict[str, Any]:
     """Write final.png, losses.csv and metrics.json; log the final image; finish W&B."""
     rgb = module.rgb()
     final = save_image(rgb, run_dir / "final.png")

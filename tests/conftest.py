@@ -28,7 +28,9 @@ def _offline_wandb(monkeypatch, tmp_path):
 def shared_image(name: str) -> Path:
     path = SHARED_IMAGES / name
     if not path.is_file():
-        pytest.skip(f"classic image {name} not found in {SHARED_IMAGES} (run make data or set NST_SHARED_IMAGES)")
+        pytest.skip(
+            f"classic image {name} not found in {SHARED_IMAGES} (run make data or set NST_SHARED_IMAGES)"
+        )
     return path
 
 

@@ -39,9 +39,8 @@ def test_every_group_option_composes(compose, group, option):
     assert cfg[group] is not None
     validate(cfg)
     if group == "optimizer":
-        from hydra.utils import instantiate
-
         import torch
+        from hydra.utils import instantiate
 
         spec = instantiate(cfg.optimizer)([torch.nn.Parameter(torch.zeros(1))])
         assert spec.optimizer.param_groups[0]["lr"] == cfg.optimizer.lr

@@ -275,6 +275,24 @@ def test_three_keys_give_one_row_per_config(tmp_path: Path) -> None:
     assert draw_contact_sheet(records, tmp_path / "sheet.png") == (4, 1)
 
 
+def test_all_failed_or_single_job_still_writes_everything(tmp_path: Path) -> None:
+    sweep = tmp_path / "all_failed"
+    make_job(sweep, 0, {"size": 4}, failed_log="InputImageError: too small\n")
+    make_job(sweep, 1, {"size": 8}, failed_log="InputImageError: too small\n")
+    paths = write_report(sweep)
+    assert all(p.is_file() for p in paths.values())
+    assert [r["status"] for r in read_csv(paths["csv"])] == [FAILED, FAILED]
+
+    single = tmp_path / "single"
+    make_job(single, 0, {"size": 32, "seed": 3}, status="interrupted", total=7.0)
+    records = collect(single)
+    assert swept_keys(records) == [] and records[0].seed == "3"
+    rows = read_csv(write_report(single)["csv"])
+    assert len(rows) == 1 and rows[0]["status"] == "interrupted"
+    assert float(rows[0]["loss/total"]) == 7.0
+    assert draw_contact_sheet(records, tmp_path / "sheet.png") == (1, 1)
+
+
 def test_main_writes_and_prints_paths(grid_sweep: Path, capsys: pytest.CaptureFixture[str]) -> None:
     assert main([str(grid_sweep)]) == 0
     printed = capsys.readouterr().out.split()

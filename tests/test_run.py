@@ -94,7 +94,10 @@ def test_wandb_offline_run_has_loss_keys_and_images(compose, tiny_images, tmp_pa
     summary = json.loads(
         subprocess.run(
             [wandb_cmd, "leet", "inspect", "--summary", "--json", str(runs[0])],
-            capture_output=True, text=True, timeout=120, check=True,
+            capture_output=True,
+            text=True,
+            timeout=120,
+            check=True,
         ).stdout  # fmt: skip
     )
     assert summary["state"] == "finished" and summary["exit_code"] == 0

@@ -24,6 +24,7 @@ run, peak memory, and the start-up time of the ``nst`` command. See README.md be
 from __future__ import annotations
 
 import argparse
+import contextlib
 import datetime as dt
 import gc
 import json
@@ -75,6 +76,39 @@ def sync(device: str) -> None:
         torch.cuda.synchronize()
 
 
+class OtherLoad:
+    """CPU used by *other* processes while measuring: machine busy time (/proc/stat) minus ours.
+
+    On a shared machine another job's threads compete with torch's (OpenMP spins at barriers),
+    which can slow small problems several-fold; this number says whether a result can be trusted.
+    """
+
+    def __init__(self) -> None:
+        self.start = self._sample()
+
+    @staticmethod
+    def _sample() -> tuple[float, float, float] | None:
+        try:
+            fields = [int(x) for x in Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:]]
+        except (OSError, ValueError):
+            return None
+        hz = os.sysconf("SC_CLK_TCK")
+        user, nice, system, _idle, _iowait, irq, softirq, steal = (fields + [0] * 8)[:8]
+        busy = (user + nice + system + irq + softirq + steal) / hz
+        own = resource.getrusage(resource.RUSAGE_SELF)
+        kids = resource.getrusage(resource.RUSAGE_CHILDREN)
+        ours = own.ru_utime + own.ru_stime + kids.ru_utime + kids.ru_stime
+        return busy, ours, time.perf_counter()
+
+    def cores(self) -> float | None:
+        """Average number of cores kept busy by other processes since construction."""
+        end = self._sample()
+        if self.start is None or end is None:
+            return None
+        busy, ours, wall = (e - s for e, s in zip(end, self.start, strict=True))
+        return max(0.0, (busy - ours) / wall) if wall > 0 else None
+
+
 def reset_peak(device: str) -> None:
     gc.collect()
     if device == "cuda":
@@ -92,15 +126,27 @@ def peak_mb(device: str) -> float:
 # --- (a) the harness ---------------------------------------------------------------------------
 
 
-def time_harness(cfg: DictConfig, tmp: Path, tag: str, device: str) -> dict[str, Any]:
-    """One full ``run()``; returns its s_per_iter and the fixed costs around the iterations."""
+def time_harness(
+    cfg: DictConfig, tmp: Path, tag: str, device: str, log: Path | None
+) -> dict[str, Any]:
+    """One full ``run()``; returns its s_per_iter and the fixed costs around the iterations.
+
+    With ``log``, the run's stdout/stderr (progress bar, W&B messages) are appended to that file
+    instead of the terminal: still written every step, just not onto the table.
+    """
     from nst_research.run import run
 
     run_dir = tmp / f"a_{tag}"
     reset_peak(device)
-    t0 = time.perf_counter()
-    metrics = run(cfg, run_dir, run_name=f"bench-{tag}")
-    total = time.perf_counter() - t0
+    with contextlib.ExitStack() as stack:
+        if log is not None:
+            f = stack.enter_context(open(log, "a", buffering=1))
+            print(f"\n===== harness run {tag} =====", file=f)
+            stack.enter_context(contextlib.redirect_stdout(f))
+            stack.enter_context(contextlib.redirect_stderr(f))
+        t0 = time.perf_counter()
+        metrics = run(cfg, run_dir, run_name=f"bench-{tag}")
+        total = time.perf_counter() - t0
     if metrics["status"] != "completed":
         raise RuntimeError(f"harness run {tag} ended {metrics['status']!r}")
     n = int(metrics["iterations"])
@@ -339,24 +385,38 @@ def markdown(report: dict[str, Any]) -> str:
         "- config: defaults (vgg19 caffe, gatys2016 layers, lbfgs, content init, W&B offline, "
         "progress bar on, snapshot_every=100), content builtin:grace_hopper, style builtin:swirls",
         "",
-        "| size | image HxW | (a) harness s/it | (b) plain s/it | a/b | fwd GFLOP | GFLOP/it (3x fwd) "
-        "| GFLOP/s (b) | GFLOP/s (a) | harness fixed s/run | peak MiB (a) | peak MiB (b) |",
-        "|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
+        "| size | image HxW | (a) harness s/it | (b) plain s/it | a/b | a-b ms/it "
+        "| fwd GFLOP | GFLOP/it (3x fwd) | GFLOP/s (b) | GFLOP/s (a) | harness fixed s/run "
+        "| peak MiB (a) | peak MiB (b) | other procs (cores) |",
+        "|" + "---:|" * 14,
     ]
+    busy = []
     for r in report["sizes"]:
         a = [x["s_per_iter"] for x in r["harness"]]
         b = [x["s_per_iter"] for x in r["plain"]]
         fixed = [x["fixed_s"] for x in r["harness"] if x["fixed_s"] is not None]
         f = r["flops"]
         h, w = f["image_hw"]
+        other = r["other_processes_cores"]
+        if other is not None and other > 0.25:
+            busy.append(f"{r['size']} ({other:.2f} cores)")
         lines.append(
             f"| {r['size']} | {h}x{w} | {spread(a)} | {spread(b)} | {r['ratio_a_over_b']:.3f} "
+            f"| {(r['harness_s_per_iter'] - r['plain_s_per_iter']) * 1e3:.1f} "
             f"| {f['forward'] / 1e9:.2f} | {f['per_iter_3x'] / 1e9:.2f} "
             f"| {r['gflops_b']:.1f} | {r['gflops_a']:.1f} "
             f"| {statistics.median(fixed):.2f} "
             f"| {max(x['peak_mb'] for x in r['harness']):.0f} "
-            f"| {max(x['peak_mb'] for x in r['plain']):.0f} |"
+            f"| {max(x['peak_mb'] for x in r['plain']):.0f} "
+            f"| {'n/a' if other is None else f'{other:.2f}'} |"
         )
+    if busy:
+        lines += [
+            "",
+            f"**Warning: other processes used CPU while measuring size {', '.join(busy)}; "
+            "torch's threads then compete for cores and the timings are not trustworthy. "
+            "Rerun on an idle machine.**",
+        ]
     lines += [
         "",
         f"- {mem_note}.",
@@ -375,16 +435,26 @@ def markdown(report: dict[str, Any]) -> str:
         + " (relative tolerance 1e-4).",
         "- harness fixed s/run = run() call time - iterations x s/it: set-up (weights, hashes, git, "
         "W&B init), the first step and W&B finish.",
+        "- other procs = average cores kept busy by other processes during the size's "
+        "measurements (/proc/stat busy time minus this process's CPU time).",
+        "- the harness runs' progress bar and W&B messages go to harness.log beside this file "
+        "(unless --show-harness-output).",
         "",
-        "## Start-up (subprocess, wall time from launch to exit)",
-        "",
-        "| command | median s | all s |",
-        "|---|---:|---|",
     ]
+    if report["startup"]:
+        lines += [
+            "## Start-up (subprocess, wall time from launch to exit)",
+            "",
+            "| command | median s | all s |",
+            "|---|---:|---|",
+        ]
     for cmd, t in report["startup"].items():
         lines.append(
             f"| `{cmd}` | {t['median_s']:.2f} | {', '.join(f'{x:.2f}' for x in t['all_s'])} |"
         )
+    other = env.get("startup_other_processes_cores")
+    if report["startup"] and other is not None:
+        lines += ["", f"- other processes kept {other:.2f} cores busy meanwhile."]
     lines.append("")
     return "\n".join(lines)
 
@@ -398,9 +468,16 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     p.add_argument("--iters", type=int, help="iterations per measurement (default 20 CPU, 50 GPU)")
     p.add_argument("--repeats", type=int, default=3, help="interleaved a/b repeats (default 3)")
     p.add_argument("--warmup-iters", type=int, default=3, help="iterations of each warm-up run")
-    p.add_argument("--startup-repeats", type=int, default=3, help="runs of each start-up command")
+    p.add_argument(
+        "--startup-repeats", type=int, default=3, help="runs of each start-up command (0: skip)"
+    )
     p.add_argument("--device", choices=("auto", "cpu", "cuda"), default="auto")
     p.add_argument("--out", type=Path, default=REPO / "bench_results", help="output folder")
+    p.add_argument(
+        "--show-harness-output",
+        action="store_true",
+        help="let the harness runs print to the terminal (default: <out>/harness.log)",
+    )
     return p.parse_args(argv)
 
 
@@ -452,21 +529,31 @@ def main(argv: list[str] | None = None) -> int:
         flush=True,
     )
 
-    print("[bench] start-up times ...", file=sys.stderr, flush=True)
-    startup = time_startup(tmp, args.startup_repeats)
+    startup = {}
+    if args.startup_repeats > 0:
+        print("[bench] start-up times ...", file=sys.stderr, flush=True)
+        other = OtherLoad()
+        startup = time_startup(tmp, args.startup_repeats)
+        environment["startup_other_processes_cores"] = other.cores()
 
+    args.out.mkdir(parents=True, exist_ok=True)
+    log = None if args.show_harness_output else args.out / "harness.log"
+    if log is not None:
+        log.write_text("")
+        print(f"[bench] harness output goes to {log}", file=sys.stderr, flush=True)
     results = []
     for size in sizes:
         cfg = compose_cfg(size, iters, device)
         warm_cfg = compose_cfg(size, args.warmup_iters, device)
         setup = PlainSetup(cfg, device)
         flops = count_flops(setup)
+        other = OtherLoad()
         print(f"[bench] size {size}: warm-up", file=sys.stderr, flush=True)
-        time_harness(warm_cfg, tmp, f"{size}_warmup", device)
+        time_harness(warm_cfg, tmp, f"{size}_warmup", device, log)
         time_plain(setup, args.warmup_iters, drop=1)
         harness, plain = [], []
         for rep in range(args.repeats):
-            harness.append(time_harness(cfg, tmp, f"{size}_{rep}", device))
+            harness.append(time_harness(cfg, tmp, f"{size}_{rep}", device, log))
             plain.append(time_plain(setup, iters, drop=1))
             print(
                 f"[bench] size {size} repeat {rep}: a {harness[-1]['s_per_iter']:.4f} s/it, "
@@ -474,6 +561,7 @@ def main(argv: list[str] | None = None) -> int:
                 file=sys.stderr,
                 flush=True,
             )
+        other_cores = other.cores()
         a = statistics.median(x["s_per_iter"] for x in harness)
         b = statistics.median(x["s_per_iter"] for x in plain)
         evals = statistics.median(x["closure_evals_per_iter"] for x in plain)
@@ -487,6 +575,7 @@ def main(argv: list[str] | None = None) -> int:
                 "plain_s_per_iter": b,
                 "ratio_a_over_b": a / b,
                 "flops": flops,
+                "other_processes_cores": other_cores,
                 "closure_evals_per_iter": evals,
                 "gflops_b": per_iter / b / 1e9,
                 "gflops_a": per_iter / a / 1e9,
