@@ -57,6 +57,12 @@ class LossHistory(pl.Callback):
             self.steps.append(trainer.global_step)
             self.rows.append(dict(pl_module.last_losses))
 
+    def state_dict(self) -> dict:
+        return {"steps": self.steps, "rows": self.rows}
+
+    def load_state_dict(self, state: dict) -> None:
+        self.steps, self.rows = list(state["steps"]), list(state["rows"])
+
     def step_times(self) -> float | None:
         """Median seconds per iteration between consecutive step ends (the first is warm-up)."""
         gaps = [b - a for a, b in zip(self.times, self.times[1:], strict=False)]

@@ -28,8 +28,11 @@ def _app(cfg: DictConfig) -> float | None:
     run_dir = Path(hc.runtime.output_dir)
     name = cfg.name or hc.job.override_dirname or "default"
     group = Path(hc.sweep.dir).name if multirun else None
+    resume_from = None
     try:
-        metrics = run(cfg, run_dir, run_name=name, group=group)
+        if cfg.resume:
+            cfg, resume_from = _resume_config(cfg, hc.overrides.task)
+        metrics = run(cfg, run_dir, run_name=name, group=group, resume_from=resume_from)
     except Exception as e:
         _record_failure(run_dir, e)
         if multirun or os.environ.get("HYDRA_FULL_ERROR") == "1" or not isinstance(e, NSTError):
@@ -42,6 +45,26 @@ def _app(cfg: DictConfig) -> float | None:
     if status != "completed" and not multirun:
         sys.exit(130 if status == "interrupted" else 3)
     return metrics["final_losses"].get("loss/total")
+
+
+def _resume_config(cfg: DictConfig, overrides: list[str]) -> tuple[DictConfig, Path]:
+    """The config of the run to resume (its .hydra/config.yaml), with this command's iterations."""
+    from omegaconf import OmegaConf
+
+    from nst_research.errors import ConfigError
+
+    old = Path(cfg.resume).expanduser()
+    ckpt, saved = old / "checkpoint.ckpt", old / ".hydra" / "config.yaml"
+    if not ckpt.is_file() or not saved.is_file():
+        raise ConfigError(
+            f"cannot resume from {old}: it needs checkpoint.ckpt and .hydra/config.yaml "
+            "(runs save a checkpoint when interrupted, or always with checkpoint=always)"
+        )
+    resumed = OmegaConf.load(saved)
+    if any(o.startswith("iterations=") for o in overrides):
+        resumed.iterations = cfg.iterations
+    resumed.resume = str(old)
+    return resumed, ckpt
 
 
 def _record_failure(run_dir: Path, error: Exception) -> None:

@@ -37,6 +37,8 @@ class NSTSchema:
     seed: int | None = 0
     snapshot_every: int = 100
     name: str | None = None
+    checkpoint: str = "interrupt"
+    resume: str | None = None
 
 
 def register() -> None:

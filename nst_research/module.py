@@ -84,6 +84,7 @@ class StyleTransfer(pl.LightningModule):
         self.register_buffer("last_good", self.image.detach().clone(), persistent=False)
         self._step_start: float | None = None
         self.spec: OptimizerSpec | None = None
+        self._pending_scheduler_state: dict | None = None
 
     # --- targets and losses ---------------------------------------------------------------------
 
@@ -129,7 +130,29 @@ class StyleTransfer(pl.LightningModule):
 
     def configure_optimizers(self):
         self.spec = self.optimizer_factory([self.image])
+        if self.spec.scheduler is not None and self._pending_scheduler_state is not None:
+            self.spec.scheduler.load_state_dict(self._pending_scheduler_state)
         return self.spec.optimizer
+
+    # --- checkpoints: the image, the optimiser state and the step; never the (fixed) VGG weights ---
+
+    def on_save_checkpoint(self, checkpoint: dict) -> None:
+        state = checkpoint["state_dict"]
+        for key in [k for k in state if k.startswith("extractor.")]:
+            del state[key]
+        scheduler = self.spec.scheduler if self.spec is not None else None
+        checkpoint["nst"] = {
+            "last_good": self.last_good.detach().cpu(),
+            "scheduler": scheduler.state_dict() if scheduler is not None else None,
+        }
+
+    def on_load_checkpoint(self, checkpoint: dict) -> None:
+        own = {f"extractor.{k}": v for k, v in self.extractor.state_dict().items()}
+        checkpoint["state_dict"].update(own)
+        extra = checkpoint.get("nst", {})
+        if extra.get("last_good") is not None:
+            self.last_good = extra["last_good"].to(self.last_good)
+        self._pending_scheduler_state = extra.get("scheduler")
 
     def train_dataloader(self):
         n = self.trainer.max_steps if self.trainer and self.trainer.max_steps > 0 else 1

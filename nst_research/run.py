@@ -7,11 +7,15 @@ Flow: validate -> load images -> build the frozen extractor -> module -> Trainer
 from __future__ import annotations
 
 import json
+import netrc
 import os
 import platform
 import signal
+import socket
 import subprocess
+import sys
 import time
+import urllib.parse
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
@@ -26,7 +30,14 @@ from nst_research.callbacks import LossHistory, Snapshots, log_image
 from nst_research.config import validate
 from nst_research.errors import ConfigError, InputImageError
 from nst_research.features import PREPROCESSING, build_extractor, default_preprocessing, layer_names
-from nst_research.images import file_sha256, image_to_tensor, load_image, save_image
+from nst_research.images import (
+    file_sha256,
+    image_to_tensor,
+    load_image,
+    long_side_size,
+    save_image,
+)
+from nst_research.memory import check_fits
 from nst_research.module import LossConfig, StyleTransfer
 
 REPO = Path(__file__).resolve().parents[1]
@@ -42,6 +53,7 @@ def quiet_lightning() -> None:
     warnings.filterwarnings("ignore", message=".*module\\(s\\) in eval mode.*")
     warnings.filterwarnings("ignore", message=".*LeafSpec.*")
     warnings.filterwarnings("ignore", message=".*does not have many workers.*")
+    warnings.filterwarnings("ignore", message=".*dataloader is not resumable.*")
 
 
 def resolve_image(spec: str, role: str) -> Path:
@@ -88,6 +100,41 @@ def min_size_for(layers: list[str], arch: str) -> int:
     return 2**pools
 
 
+def _warn(message: str) -> None:
+    print(f"warning: {message}", file=sys.stderr)
+
+
+def _wandb_mode(requested: str) -> str:
+    """``online`` only with credentials and a reachable server; otherwise offline, with a message."""
+    if requested != "online":
+        return requested
+    key = os.environ.get("WANDB_API_KEY")
+    base = urllib.parse.urlparse(os.environ.get("WANDB_BASE_URL", "https://api.wandb.ai"))
+    host, port = (
+        base.hostname or "api.wandb.ai",
+        base.port or (443 if base.scheme == "https" else 80),
+    )
+    if not key:
+        try:
+            key = (netrc.netrc().authenticators(host) or (None, None, None))[2]
+        except (OSError, netrc.NetrcParseError):
+            key = None
+    if not key:
+        _warn(
+            "W&B online mode needs credentials (run `wandb login` or set WANDB_API_KEY); "
+            "logging offline instead (upload later with `wandb sync`)"
+        )
+        return "offline"
+    try:
+        socket.create_connection((host, port), timeout=3).close()
+    except OSError as e:
+        _warn(
+            f"cannot reach W&B at {host}:{port} ({e}); logging offline instead (`wandb sync` later)"
+        )
+        return "offline"
+    return "online"
+
+
 def _make_logger(cfg: DictConfig, run_dir: Path, run_name: str, group: str | None):
     kind = cfg.logger.kind
     if kind == "none":
@@ -96,20 +143,31 @@ def _make_logger(cfg: DictConfig, run_dir: Path, run_name: str, group: str | Non
         from pytorch_lightning.loggers import CSVLogger
 
         return CSVLogger(save_dir=str(run_dir), name="csv", version="")
+    import wandb
     from pytorch_lightning.loggers import WandbLogger
 
+    if wandb.run is not None:  # never log into another job's run (in-process sweeps)
+        wandb.finish()
+    mode = _wandb_mode(cfg.logger.mode)
     # WandbLogger(offline=True) sets WANDB_MODE for the whole process: set it per run, explicitly.
-    os.environ["WANDB_MODE"] = cfg.logger.mode
-    return WandbLogger(
-        project=cfg.logger.project,
-        entity=cfg.logger.entity,
-        name=run_name,
-        group=cfg.logger.group or group,
-        tags=list(cfg.logger.tags),
-        save_dir=str(run_dir),
-        offline=cfg.logger.mode == "offline",
-        mode=cfg.logger.mode,
-    )
+    os.environ["WANDB_MODE"] = mode
+    try:
+        logger = WandbLogger(
+            project=cfg.logger.project,
+            entity=cfg.logger.entity,
+            name=run_name,
+            group=cfg.logger.group or group,
+            tags=list(cfg.logger.tags),
+            save_dir=str(run_dir),
+            offline=mode == "offline",
+            mode=mode,
+            settings=wandb.Settings(init_timeout=60),
+        )
+        logger.experiment  # noqa: B018 - start the run now, so a failure shows here
+    except Exception as e:  # W&B must never cost the run its own outputs
+        _warn(f"W&B could not start ({type(e).__name__}: {e}); going on without it")
+        return False
+    return logger
 
 
 @contextmanager
@@ -131,9 +189,17 @@ def _sigterm_as_interrupt():
 
 
 def run(
-    cfg: DictConfig, run_dir: Path, run_name: str = "default", group: str | None = None
+    cfg: DictConfig,
+    run_dir: Path,
+    run_name: str = "default",
+    group: str | None = None,
+    resume_from: Path | None = None,
 ) -> dict[str, Any]:
-    """Stylise (or reconstruct) as configured; returns the contents of ``metrics.json``."""
+    """Stylise (or reconstruct) as configured; returns the contents of ``metrics.json``.
+
+    ``resume_from``: a ``checkpoint.ckpt`` of an earlier run of the same config; the run goes on
+    from its image, optimiser state and step up to ``cfg.iterations`` in total.
+    """
     t_start = time.perf_counter()
     quiet_lightning()
     content_layers, style_layers = validate(cfg)
@@ -141,29 +207,40 @@ def run(
     if (run_dir / "final.png").exists():
         raise ConfigError(f"{run_dir} already holds a finished run; choose another hydra.run.dir")
     run_dir.mkdir(parents=True, exist_ok=True)
+    _choice_checkpoint = str(cfg.get("checkpoint", "interrupt"))
+    if _choice_checkpoint not in ("never", "interrupt", "always"):
+        raise ConfigError(
+            f"unknown checkpoint={_choice_checkpoint!r}; use never, interrupt or always"
+        )
     if cfg.trainer.threads:
         torch.set_num_threads(int(cfg.trainer.threads))
     seed = int(cfg.seed) if cfg.seed is not None else int(torch.seed() % 2**31)
     pl.seed_everything(seed, workers=False, verbose=False)
 
-    # Images.
+    # Images: sizes are checked (too small for the layers, too large for memory) before resizing.
     content_path = resolve_image(cfg.content, "content image")
     style_path = resolve_image(cfg.style, "style image")
-    content = image_to_tensor(load_image(content_path, role="content image"), int(cfg.size))
+    content_img = load_image(content_path, role="content image")
+    style_img = load_image(style_path, role="style image")
     style_size = max(1, round(float(cfg.style_scale) * int(cfg.size)))
-    style = image_to_tensor(load_image(style_path, role="style image"), style_size)
-    h, w = content.shape[-2:]
-    used = [n for n, wt in {**content_layers, **style_layers}.items() if wt > 0] or list(
-        content_layers
-    )
+    h, w = long_side_size(content_img.height, content_img.width, int(cfg.size))
+    sh, sw = long_side_size(style_img.height, style_img.width, style_size)
+    used = [n for n, wt in {**content_layers, **style_layers}.items() if wt > 0]
+    names = layer_names(cfg.model.arch)
+    deepest = max(used, key=names.index)
     smallest = min_size_for(used, cfg.model.arch)
-    for role, img in (("content", content), ("style", style)):
-        if min(img.shape[-2:]) < smallest:
+    for role, (ih, iw) in (("content", (h, w)), ("style", (sh, sw))):
+        if min(ih, iw) < smallest:
             raise InputImageError(
-                f"the {role} image is {img.shape[-1]}x{img.shape[-2]} px after resizing, too small "
-                f"for layer {used[-1]}: its short side must be at least {smallest} px "
-                "(raise size= or style_scale=)"
+                f"the {role} image is {iw}x{ih} px after resizing, too small for layer {deepest}: "
+                f"its short side must be at least {smallest} px (raise size= or style_scale=)"
             )
+    gpu = cfg.trainer.accelerator in ("gpu", "cuda") and torch.cuda.is_available()
+    history_size = int(cfg.optimizer.get("history_size", 0) or 0)
+    device = torch.device("cuda" if gpu else "cpu")
+    check_fits(h, w, deepest, cfg.model.arch, history_size, device)
+    content = image_to_tensor(content_img, int(cfg.size))
+    style = image_to_tensor(style_img, style_size)
     init_kind = cfg.init.kind
     hashes = {"content": file_sha256(content_path), "style": file_sha256(style_path)}
     if init_kind == "content":
@@ -211,6 +288,7 @@ def run(
         "git": git_commit(),
         "inputs": {"content": str(content_path), "style": str(style_path)},
         "image_size": [int(h), int(w)],
+        "resumed_from": str(resume_from) if resume_from else None,
         "versions": {
             "nst_research": __version__,
             "torch": torch.__version__,
@@ -243,7 +321,7 @@ def run(
     t_fit = time.perf_counter()
     try:
         with _sigterm_as_interrupt():
-            trainer.fit(module)
+            trainer.fit(module, ckpt_path=str(resume_from) if resume_from else None)
     except SystemExit:
         # Lightning turns Ctrl-C into SystemExit(1) after a graceful shutdown.
         module.status = "interrupted"
@@ -254,8 +332,21 @@ def run(
         fit_s = time.perf_counter() - t_fit
         if module.status == "running":
             module.status = "interrupted" if trainer.interrupted else "completed"
+        policy = _choice_checkpoint
+        if policy == "always" or (policy == "interrupt" and module.status != "completed"):
+            _save_checkpoint(trainer, run_dir / "checkpoint.ckpt")
         metrics = _finish(run_dir, module, trainer, history, provenance, fit_s, t_start, logger)
     return metrics
+
+
+def _save_checkpoint(trainer: pl.Trainer, path: Path) -> None:
+    """Image, optimiser state, step and loss history, for ``nst resume=RUN_DIR`` (atomic write)."""
+    tmp = path.with_suffix(".tmp")
+    try:
+        trainer.save_checkpoint(tmp, weights_only=False)
+        tmp.replace(path)
+    except Exception as e:  # a failed checkpoint must not lose the run's other outputs
+        print(f"warning: could not save a checkpoint to {path}: {e}")
 
 
 def _finish(

@@ -1,0 +1,81 @@
+"""Refuse sizes that cannot fit in memory before allocating anything.
+
+The estimate counts what one iteration keeps alive: every activation of the truncated VGG for the
+generated image (kept for the backward pass) and its gradient, the frozen weights, the L-BFGS history
+(two image-sized vectors per remembered step) and a few image-sized buffers. It errs high.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import torch
+
+from nst_research.errors import InputImageError
+from nst_research.features import _CHANNELS, layer_names
+
+_BYTES = 4  # float32
+
+
+def estimate_bytes(h: int, w: int, deepest: str, arch: str = "vgg19", history: int = 100) -> int:
+    """Peak bytes of one optimisation step for an (h, w) image up to layer ``deepest``."""
+    acts = 0
+    weights = 0
+    c_in, hh, ww = 3, h, w
+    for name in layer_names(arch):
+        if name.startswith("conv"):
+            c = _CHANNELS[int(name[4]) - 1]
+            weights += (c_in * 9 + 1) * c
+            c_in = c
+        elif name.startswith("pool"):
+            hh, ww = hh // 2, ww // 2
+        acts += c_in * hh * ww
+        if name == deepest:
+            break
+    image = 3 * h * w
+    per_step = 2 * acts + 2 * history * image + 8 * image
+    return (per_step + weights) * _BYTES
+
+
+def available_bytes(device: torch.device) -> int | None:
+    """Free memory on the device (MemAvailable on Linux CPUs), or None if unknown."""
+    if device.type == "cuda":
+        free, _ = torch.cuda.mem_get_info(device)
+        return int(free)
+    meminfo = Path("/proc/meminfo")
+    if meminfo.exists():
+        for line in meminfo.read_text().splitlines():
+            if line.startswith("MemAvailable:"):
+                return int(line.split()[1]) * 1024
+    return None
+
+
+def check_fits(
+    h: int,
+    w: int,
+    deepest: str,
+    arch: str,
+    history: int,
+    device: torch.device,
+    available: int | None = None,
+) -> int:
+    """Raise a one-line error with the estimate and the largest size that fits; return the estimate."""
+    need = estimate_bytes(h, w, deepest, arch, history)
+    free = available if available is not None else available_bytes(device)
+    if free is None or need <= free:
+        return need
+    scale = (free / need) ** 0.5  # memory grows with the pixel count
+    largest = int(max(h, w) * scale * 0.95)
+    while (
+        largest > 16
+        and estimate_bytes(
+            int(h * largest / max(h, w)), int(w * largest / max(h, w)), deepest, arch, history
+        )
+        > free
+    ):
+        largest = int(largest * 0.95)
+    raise InputImageError(
+        f"a {w}x{h} px image needs about {need / 2**30:.1f} GiB up to {deepest} but only "
+        f"{free / 2**30:.1f} GiB is free on {device.type}; use size={largest} or less "
+        "(or a smaller optimizer.history_size)"
+    )

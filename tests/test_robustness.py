@@ -1,0 +1,203 @@
+"""Faults never lose finished work: interruption, divergence, resume, W&B faults, no overwrite."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+import torch
+from PIL import Image
+
+from nst_research.errors import ConfigError, InputImageError
+from nst_research.memory import check_fits, estimate_bytes
+from nst_research.run import run
+from tests.conftest import REPO
+
+NST = [sys.executable, "-m", "nst_research.cli"]
+TINY = ["size=32", "trainer.progress_bar=false", "layers.style=[relu1_1,relu2_1]",
+        "layers.content=[relu2_1]"]  # fmt: skip
+
+
+def pixels(path: Path) -> bytes:
+    return Image.open(path).tobytes()
+
+
+def wandb_summary(run_dir: Path) -> dict:
+    (offline,) = list((run_dir / "wandb").glob("offline-run-*"))
+    out = subprocess.run(
+        [str(REPO / ".venv" / "bin" / "wandb"), "leet", "inspect", "--summary", "--json",
+         str(offline)], capture_output=True, text=True, timeout=120, check=True,
+    ).stdout  # fmt: skip
+    return json.loads(out)
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("sig", [signal.SIGTERM, signal.SIGINT])
+def test_interrupt_keeps_image_snapshots_metrics_and_finishes_wandb(tiny_images, tmp_path, sig):
+    content, style = tiny_images
+    run_dir = tmp_path / "run"
+    logger = "logger=wandb" if sig == signal.SIGTERM else "logger=none"
+    proc = subprocess.Popen(
+        [*NST, f"content={content}", f"style={style}", *TINY, "iterations=100000",
+         "snapshot_every=3", logger, f"hydra.run.dir={run_dir}"],
+        stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+    )  # fmt: skip
+    deadline = time.time() + 120
+    while not (run_dir / "snapshots" / "step_00003.png").exists():
+        assert proc.poll() is None and time.time() < deadline, proc.stdout.read()
+        time.sleep(0.2)
+    proc.send_signal(sig)
+    out, _ = proc.communicate(timeout=120)
+    assert proc.returncode == 130, out
+    metrics = json.loads((run_dir / "metrics.json").read_text())
+    assert metrics["status"] == "interrupted" and 3 <= metrics["iterations"] < 100000
+    assert Image.open(run_dir / "final.png").size == (32, 24)
+    assert (run_dir / "checkpoint.ckpt").exists() and (run_dir / "losses.csv").exists()
+    assert "interrupted" in out
+    if sig == signal.SIGTERM:
+        summary = wandb_summary(run_dir)
+        assert summary["summary"]["status"] == "interrupted" and summary["exit_code"] != 0
+
+
+@pytest.mark.slow
+def test_resume_n_plus_n_equals_2n_to_the_pixel(compose, tiny_images, tmp_path):
+    content, style = tiny_images
+    base = [f"content={content}", f"style={style}", *TINY, "logger=none", "init=noise",
+            "checkpoint=always", "snapshot_every=0"]  # fmt: skip
+    run(compose([*base, "iterations=5"]), tmp_path / "first")
+    resumed = run(
+        compose([*base, "iterations=10"]),
+        tmp_path / "second",
+        resume_from=tmp_path / "first" / "checkpoint.ckpt",
+    )
+    straight = run(compose([*base, "iterations=10"]), tmp_path / "straight")
+    assert resumed["iterations"] == straight["iterations"] == 10
+    assert pixels(tmp_path / "second" / "final.png") == pixels(tmp_path / "straight" / "final.png")
+    lines = (tmp_path / "second" / "losses.csv").read_text().splitlines()
+    assert lines == (tmp_path / "straight" / "losses.csv").read_text().splitlines()
+
+
+@pytest.mark.slow
+def test_cli_resume_and_bad_resume(tiny_images, tmp_path):
+    content, style = tiny_images
+    first = tmp_path / "first"
+    args = [f"content={content}", f"style={style}", *TINY, "logger=none", "checkpoint=always"]
+    subprocess.run([*NST, *args, "iterations=3", f"hydra.run.dir={first}"], check=True,
+                   capture_output=True, timeout=120)  # fmt: skip
+    proc = subprocess.run(
+        [*NST, f"resume={first}", "iterations=6", f"hydra.run.dir={tmp_path / 'second'}"],
+        capture_output=True, text=True, timeout=120,
+    )  # fmt: skip
+    assert proc.returncode == 0, proc.stderr
+    metrics = json.loads((tmp_path / "second" / "metrics.json").read_text())
+    assert metrics["iterations"] == 6 and metrics["resumed_from"].endswith("checkpoint.ckpt")
+    proc = subprocess.run([*NST, f"resume={tmp_path / 'nothing'}"], capture_output=True,
+                          text=True, timeout=120)  # fmt: skip
+    assert proc.returncode == 2 and proc.stderr.startswith("error: cannot resume from")
+
+
+@pytest.mark.slow
+def test_divergence_keeps_last_finite_image_and_marks_run(tiny_images, tmp_path):
+    content, style = tiny_images
+    run_dir = tmp_path / "run"
+    proc = subprocess.run(
+        [*NST, f"content={content}", f"style={style}", *TINY, "optimizer=sgd",
+         "optimizer.lr=1e30", "iterations=20", "logger=wandb", f"hydra.run.dir={run_dir}"],
+        capture_output=True, text=True, timeout=180,
+    )  # fmt: skip
+    assert proc.returncode == 3, proc.stderr
+    metrics = json.loads((run_dir / "metrics.json").read_text())
+    assert metrics["status"] == "diverged" and metrics["iterations"] < 20
+    final = torch.tensor(list(pixels(run_dir / "final.png")), dtype=torch.float32)
+    assert final.std() > 1  # a real image, not a blank from NaNs
+    assert wandb_summary(run_dir)["summary"]["status"] == "diverged"
+
+
+def test_existing_run_is_never_clobbered(compose, tiny_images, tmp_path):
+    content, style = tiny_images
+    run_dir = tmp_path / "run"
+    run_dir.mkdir()
+    (run_dir / "final.png").write_bytes(b"precious")
+    with pytest.raises(ConfigError, match="already holds a finished run"):
+        run(compose([f"content={content}", f"style={style}", *TINY, "logger=none"]), run_dir)
+    assert (run_dir / "final.png").read_bytes() == b"precious"
+
+
+@pytest.mark.slow
+def test_two_runs_started_together_get_distinct_dirs(tiny_images, tmp_path):
+    content, style = tiny_images
+    args = [*NST, f"content={content}", f"style={style}", *TINY, "iterations=1", "logger=none"]
+    env = {**os.environ, "PYTHONPATH": str(REPO)}
+    procs = [subprocess.Popen(args, cwd=tmp_path, env=env, stdout=subprocess.DEVNULL,
+                              stderr=subprocess.DEVNULL) for _ in range(2)]  # fmt: skip
+    assert [p.wait(timeout=180) for p in procs] == [0, 0]
+    finals = list((tmp_path / "outputs").rglob("final.png"))
+    assert len(finals) == 2 and finals[0].parent != finals[1].parent
+
+
+def test_size_that_cannot_fit_is_refused_with_the_largest_that_fits():
+    assert estimate_bytes(512, 512, "relu5_1") > 3.5 * estimate_bytes(256, 256, "relu5_1")
+    with pytest.raises(InputImageError) as e:
+        check_fits(4000, 3000, "relu5_1", "vgg19", 100, torch.device("cpu"), available=2**30)
+    msg = str(e.value)
+    assert "needs about" in msg and "use size=" in msg and "\n" not in msg
+    largest = int(msg.split("use size=")[1].split()[0])
+    assert 128 <= largest < 4000
+    h, w = round(3000 * largest / 4000), largest
+    assert estimate_bytes(h, w, "relu5_1") <= 2**30
+    assert check_fits(64, 64, "relu5_1", "vgg19", 100, torch.device("cpu"), available=2**30) > 0
+
+
+def test_image_too_small_for_the_deepest_layer(compose, tiny_images, tmp_path):
+    content, style = tiny_images
+    with pytest.raises(InputImageError, match="at least 16 px"):
+        run(compose([f"content={content}", f"style={style}", "size=12", "logger=none"]),
+            tmp_path / "run")  # fmt: skip
+
+
+@pytest.mark.slow
+def test_wandb_online_without_credentials_falls_back_offline(tiny_images, tmp_path):
+    content, style = tiny_images
+    env = {k: v for k, v in os.environ.items() if k not in ("WANDB_API_KEY", "WANDB_MODE")}
+    env.update(HOME=str(tmp_path), WANDB_BASE_URL="http://127.0.0.1:9")
+    run_dir = tmp_path / "run"
+    start = time.time()
+    proc = subprocess.run(
+        [*NST, f"content={content}", f"style={style}", *TINY, "iterations=2",
+         "logger.mode=online", f"hydra.run.dir={run_dir}"],
+        capture_output=True, text=True, timeout=180, env=env,
+    )  # fmt: skip
+    assert proc.returncode == 0, proc.stderr
+    assert "needs credentials" in proc.stderr and "logging offline" in proc.stderr
+    assert list((run_dir / "wandb").glob("offline-run-*")) and (run_dir / "final.png").exists()
+    env["WANDB_API_KEY"] = "x" * 40
+    proc = subprocess.run(
+        [*NST, f"content={content}", f"style={style}", *TINY, "iterations=2",
+         "logger.mode=online", f"hydra.run.dir={tmp_path / 'run2'}"],
+        capture_output=True, text=True, timeout=180, env=env,
+    )  # fmt: skip
+    assert proc.returncode == 0 and "cannot reach W&B" in proc.stderr
+    assert time.time() - start < 150  # no hang
+
+
+@pytest.mark.slow
+def test_wandb_unable_to_write_still_completes(tiny_images, tmp_path):
+    content, style = tiny_images
+    run_dir = tmp_path / "run"
+    run_dir.mkdir()
+    (run_dir / "wandb").write_text("a file where W&B wants its directory")
+    proc = subprocess.run(
+        [*NST, f"content={content}", f"style={style}", *TINY, "iterations=2",
+         f"hydra.run.dir={run_dir}"],
+        capture_output=True, text=True, timeout=180,
+    )  # fmt: skip
+    assert proc.returncode == 0, proc.stderr
+    assert "W&B could not start" in proc.stderr
+    assert (run_dir / "final.png").exists()
+    assert json.loads((run_dir / "metrics.json").read_text())["status"] == "completed"
