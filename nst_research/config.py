@@ -15,8 +15,13 @@ from hydra.core.config_store import ConfigStore
 from omegaconf import DictConfig, ListConfig
 
 from nst_research.errors import ConfigError
-from nst_research.features import check_layers
-from nst_research.losses import CONTENT_NORMS, GRAM_NORMS, REDUCTIONS, TV_KINDS
+from nst_research.names import (
+    CONTENT_NORMS,
+    GRAM_NORMS,
+    REDUCTIONS,
+    TV_KINDS,
+    check_layers,
+)
 
 
 @dataclass

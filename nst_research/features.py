@@ -11,7 +11,7 @@ from __future__ import annotations
 import hashlib
 import importlib.resources
 import os
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -19,34 +19,7 @@ import torch
 from torch import Tensor, nn
 
 from nst_research.errors import ConfigError, WeightsError
-
-# Convolutions per block.
-_BLOCKS = {"vgg16": (2, 2, 3, 3, 3), "vgg19": (2, 2, 4, 4, 4)}
-_CHANNELS = (64, 128, 256, 512, 512)
-
-
-def layer_names(arch: str = "vgg19") -> list[str]:
-    """Layer names of a VGG's convolutional part, in torchvision's ``features`` order."""
-    if arch not in _BLOCKS:
-        raise ConfigError(f"unknown model arch {arch!r}; choose one of: {', '.join(_BLOCKS)}")
-    names: list[str] = []
-    for block, n_convs in enumerate(_BLOCKS[arch], start=1):
-        for i in range(1, n_convs + 1):
-            names += [f"conv{block}_{i}", f"relu{block}_{i}"]
-        names.append(f"pool{block}")
-    return names
-
-
-def check_layers(requested: Iterable[str], arch: str = "vgg19") -> None:
-    """Raise a ConfigError listing the valid names if any requested layer is unknown."""
-    valid = layer_names(arch)
-    unknown = [name for name in requested if name not in valid]
-    if unknown:
-        raise ConfigError(
-            f"unknown layer name(s) {', '.join(map(repr, unknown))} for {arch}; "
-            f"valid names: {' '.join(valid)}"
-        )
-
+from nst_research.names import CHANNELS, check_layers, layer_names
 
 # --- preprocessing -------------------------------------------------------------------------------
 
@@ -122,7 +95,7 @@ class VGGFeatures(nn.Module):
         in_ch = 3
         for name in self.names:
             if name.startswith("conv"):
-                out_ch = _CHANNELS[int(name[4]) - 1]
+                out_ch = CHANNELS[int(name[4]) - 1]
                 modules.append(nn.Conv2d(in_ch, out_ch, 3, padding=1))
                 in_ch = out_ch
             elif name.startswith("relu"):

@@ -9,10 +9,7 @@ from __future__ import annotations
 import torch
 from torch import Tensor
 
-GRAM_NORMS = ("none", "hw", "chw", "paper")
-CONTENT_NORMS = ("mse", "paper")
-REDUCTIONS = ("mean", "sum")
-TV_KINDS = ("l1", "l2", "keras")
+from nst_research.names import CONTENT_NORMS, GRAM_NORMS, REDUCTIONS, TV_KINDS
 
 
 def gram_matrix(features: Tensor, norm: str = "chw") -> Tensor:

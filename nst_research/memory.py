@@ -12,7 +12,7 @@ from pathlib import Path
 import torch
 
 from nst_research.errors import InputImageError
-from nst_research.features import _CHANNELS, layer_names
+from nst_research.names import CHANNELS, layer_names
 
 _BYTES = 4  # float32
 
@@ -24,7 +24,7 @@ def estimate_bytes(h: int, w: int, deepest: str, arch: str = "vgg19", history: i
     c_in, hh, ww = 3, h, w
     for name in layer_names(arch):
         if name.startswith("conv"):
-            c = _CHANNELS[int(name[4]) - 1]
+            c = CHANNELS[int(name[4]) - 1]
             weights += (c_in * 9 + 1) * c
             c_in = c
         elif name.startswith("pool"):

@@ -29,7 +29,7 @@ from nst_research import __version__
 from nst_research.callbacks import LossHistory, Snapshots, log_image
 from nst_research.config import validate
 from nst_research.errors import ConfigError, InputImageError
-from nst_research.features import PREPROCESSING, build_extractor, default_preprocessing, layer_names
+from nst_research.features import PREPROCESSING, build_extractor, default_preprocessing
 from nst_research.images import (
     file_sha256,
     image_to_tensor,
@@ -39,6 +39,7 @@ from nst_research.images import (
 )
 from nst_research.memory import check_fits
 from nst_research.module import LossConfig, StyleTransfer
+from nst_research.names import layer_names
 
 REPO = Path(__file__).resolve().parents[1]
 
