@@ -180,6 +180,10 @@ def read_record(job_dir: Path, sweep_dir: Path) -> RunRecord:
             metrics = json.loads(metrics_path.read_text())
         except (OSError, ValueError) as exc:
             reason = f"unreadable metrics.json: {exc}"
+        if metrics is not None and metrics.get("status") == FAILED:
+            # nst writes {"status": "failed", "error": ...} for a job that raised.
+            reason = str(metrics.get("error") or failure_reason(job_dir))
+            metrics = None
     status = FAILED if metrics is None else str(metrics.get("status") or "unknown")
     seed = job_seed(overrides, metrics, job_dir)
     return RunRecord(job_dir, name, overrides, status, metrics, reason, seed)
