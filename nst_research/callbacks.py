@@ -9,6 +9,7 @@ from pathlib import Path
 
 import pytorch_lightning as pl
 import torch
+from pytorch_lightning.callbacks import TQDMProgressBar
 
 from nst_research.images import save_image, tensor_to_image
 
@@ -44,18 +45,18 @@ class Snapshots(pl.Callback):
 
 
 class LossHistory(pl.Callback):
-    """Keeps every step's losses (as tensors, no host sync per step) and writes ``losses.csv``."""
+    """Keeps every step's metrics (floats the module already has) and writes ``losses.csv``."""
 
     def __init__(self) -> None:
         self.steps: list[int] = []
-        self.rows: list[dict[str, torch.Tensor]] = []
+        self.rows: list[dict[str, float]] = []
         self.times: list[float] = []
 
     def on_train_batch_end(self, trainer, pl_module, outputs, batch, batch_idx) -> None:
         self.times.append(time.perf_counter())
-        if pl_module.status == "running" and pl_module.last_losses:
+        if pl_module.status == "running" and pl_module.last_metrics:
             self.steps.append(trainer.global_step)
-            self.rows.append(dict(pl_module.last_losses))
+            self.rows.append(pl_module.last_metrics)
 
     def state_dict(self) -> dict:
         return {"steps": self.steps, "rows": self.rows}
@@ -69,14 +70,11 @@ class LossHistory(pl.Callback):
         return statistics.median(gaps) if gaps else None
 
     def as_columns(self) -> dict[str, list[float]]:
-        """``{"step": [...], "loss/total": [...], ...}`` as Python floats."""
-        if not self.rows:
-            return {"step": []}
-        keys = list(self.rows[0])
-        stacked = torch.stack([torch.stack([row[k] for k in keys]) for row in self.rows]).cpu()
+        """``{"step": [...], "loss/total": [...], ...}``."""
+        keys = [k for k in (self.rows[0] if self.rows else {}) if k != "time/step_s"]
         columns: dict[str, list[float]] = {"step": [float(s) for s in self.steps]}
-        for j, key in enumerate(keys):
-            columns[key] = stacked[:, j].tolist()
+        for key in keys:
+            columns[key] = [row[key] for row in self.rows]
         return columns
 
     def write_csv(self, path: Path) -> None:
@@ -87,3 +85,26 @@ class LossHistory(pl.Callback):
             writer.writerow(keys)
             for i in range(len(columns["step"])):
                 writer.writerow([int(columns["step"][i])] + [columns[k][i] for k in keys[1:]])
+
+
+class LogMetrics(pl.Callback):
+    """Sends each step's metrics to the experiment loggers (W&B, CSV) as one record."""
+
+    def on_train_batch_end(self, trainer, pl_module, outputs, batch, batch_idx) -> None:
+        if pl_module.status == "running" and pl_module.last_metrics:
+            for logger in trainer.loggers:
+                logger.log_metrics(pl_module.last_metrics, step=trainer.global_step)
+
+
+class LossBar(TQDMProgressBar):
+    """Lightning's progress bar showing the current total, content and style losses."""
+
+    def get_metrics(self, trainer, pl_module) -> dict[str, str]:
+        m = pl_module.last_metrics
+        if not m:
+            return {}
+        return {
+            "total": f"{m['loss/total']:.3g}",
+            "content": f"{m['loss/content']:.3g}",
+            "style": f"{m['loss/style']:.3g}",
+        }

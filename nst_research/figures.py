@@ -25,6 +25,7 @@ import os
 import shlex
 import sys
 import time
+from collections import Counter
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -458,12 +459,8 @@ def tile_overrides(
     return [*ov, *opts.extra]
 
 
-def tile_label(tile: Tile, settings: Settings) -> str:
-    """A tile's label with its layer names as the settings tap them."""
-    return tile.label.replace("conv", "relu") if settings.taps == "relu" else tile.label
-
-
-def col_label(label: str, settings: Settings) -> str:
+def relabel(label: str, settings: Settings) -> str:
+    """A label with its layer names as the settings tap them (conv4_2 -> relu4_2)."""
     return label.replace("conv", "relu") if settings.taps == "relu" else label
 
 
@@ -502,6 +499,7 @@ class TileResult:
     run_dir: Path | None = None
     status: str = "not run"  # completed | interrupted | diverged | failed | not run
     image: Path | None = None
+    iterations: int = 0
     seconds: float = 0.0
     error: str | None = None
 
@@ -552,10 +550,10 @@ def run_figure(
         except Exception as e:  # noqa: BLE001 - one broken run must not lose the others
             res.status, res.error = "failed", f"{type(e).__name__}: {e}"
         else:
-            res.status = metrics["status"]
+            res.status, res.iterations = metrics["status"], int(metrics["iterations"])
             res.image = Path(metrics["final_image"])
         res.seconds = time.perf_counter() - start
-        what = res.error or f"{res.status}, {cfg.iterations} iterations"
+        what = res.error or f"{res.status}, {res.iterations} iterations"
         log(f"[{i}/{len(runs)}] {fig.name} {t.key}: {what} ({res.seconds:.1f} s)")
         if res.status == "interrupted":
             break
@@ -619,8 +617,8 @@ def assemble(
     shapes = [im.shape for im in images.values() if im is not None]
     aspect = max((w / h for h, w, *_ in shapes), default=4 / 3)
     tile_in = max([MIN_TILE_IN] + [h / DPI for h, *_ in shapes])
-    row_labels = [col_label(r, s) for r in fig.row_labels]
-    col_labels = [col_label(c, s) for c in fig.col_labels]
+    row_labels = [relabel(r, s) for r in fig.row_labels]
+    col_labels = [relabel(c, s) for c in fig.col_labels]
     tile_labels = [["" for _ in range(n_cols)] for _ in range(n_rows)]
     by_pos = {(t.row, t.col): t for t in fig.tiles}
     label_in = 1.3 if any(row_labels) else 0.0
@@ -647,7 +645,7 @@ def assemble(
                 ax.imshow(image, interpolation="antialiased")
                 if notes.get((i, j), "completed") != "completed":  # interrupted, diverged
                     ax.set_xlabel(notes[(i, j)], fontsize=8, color="tab:red")
-            title = tile_label(tile, s) if tile is not None else ""
+            title = relabel(tile.label, s) if tile is not None else ""
             if i == 0 and col_labels[j]:
                 title = f"{col_labels[j]}\n{title}" if title else col_labels[j]
             tile_labels[i][j] = title
@@ -682,9 +680,10 @@ def make_figure(
         images[pos] = _read_png(res.image)
         notes[pos] = res.status
     mode = "quick, " if opts.quick else ""
+    how = f"overrides: {' '.join(opts.extra)}" if opts.extra else "L-BFGS, caffe VGG19"
     caption = (
         f"{SETTINGS[opts.settings].summary}\n"
-        f"{mode}{opts.size} px, {opts.iterations} L-BFGS iterations, caffe VGG19"
+        f"{mode}{opts.size} px, {opts.iterations} iterations, {how}"
     )
     grid = assemble(fig, images, out / name, caption, opts.settings, notes)
     manifest = {
@@ -794,17 +793,15 @@ def main(argv: list[str] | None = None) -> int:
         code = 0
         for name in names:
             grid, results = make_figure(name, opts, args.out)
-            bad = [r for r in results if r.status != "completed"]
             rows, cols = grid.shape
             files = " and ".join(str(p) for p in grid.files)
-            print(
-                f"{name}: {rows}x{cols} grid in {files}"
-                + (f" ({len(bad)} runs not completed)" if bad else "")
-            )
-            if any(r.status == "interrupted" for r in results):
+            counts = Counter(r.status for r in results if r.status != "completed")
+            note = ", ".join(f"{n} {status}" for status, n in sorted(counts.items()))
+            print(f"{name}: {rows}x{cols} grid in {files}" + (f" ({note})" if note else ""))
+            if counts["interrupted"]:
                 return 130
-            if bad:
-                code = 1
+            if counts["failed"]:
+                code = 1  # a run raised; diverged runs are results, marked on their tiles
         return code
     except NSTError as e:
         print(f"error: {e}", file=sys.stderr)

@@ -7,6 +7,7 @@ and kept as non-persistent buffers.
 
 from __future__ import annotations
 
+import math
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -80,7 +81,7 @@ class StyleTransfer(pl.LightningModule):
         for name in self.style_layers:
             self.register_buffer(f"style_target_{name}", None, persistent=False)
         self.status = "running"
-        self.last_losses: dict[str, Tensor] = {}
+        self.last_metrics: dict[str, float] = {}
         self.register_buffer("last_good", self.image.detach().clone(), persistent=False)
         self._step_start: float | None = None
         self.spec: OptimizerSpec | None = None
@@ -173,8 +174,11 @@ class StyleTransfer(pl.LightningModule):
 
         before = self.image.detach().clone()
         opt.step(closure=closure)
-        total = captured["loss/total"]
-        if not torch.isfinite(total):
+        # One host sync per step for all the losses (L-BFGS syncs every step anyway); logging and
+        # the progress bar read these floats, so they add no further syncs.
+        values = torch.stack([v.float() for v in captured.values()]).tolist()
+        metrics = dict(zip(captured, values, strict=True))
+        if not math.isfinite(metrics["loss/total"]):
             # The iterate this step started from is already bad: go back to the last good one.
             with torch.no_grad():
                 self.image.copy_(self.last_good)
@@ -184,14 +188,10 @@ class StyleTransfer(pl.LightningModule):
         self.last_good.copy_(before)
         if self.spec is not None and self.spec.scheduler is not None:
             self.spec.scheduler.step()
-        self.last_losses = captured
         now = time.perf_counter()
-        step_s = now - (self._step_start if self._step_start is not None else start)
+        metrics["time/step_s"] = now - (self._step_start if self._step_start is not None else start)
         self._step_start = now
-        self.log_dict(captured, on_step=True, on_epoch=False, batch_size=1)
-        self.log("time/step_s", step_s, on_step=True, on_epoch=False, batch_size=1)
-        bar = {"total": total, "content": captured["loss/content"], "style": captured["loss/style"]}
-        self.log_dict(bar, prog_bar=True, logger=False, on_step=True, on_epoch=False, batch_size=1)
+        self.last_metrics = metrics
 
     # --- images ---------------------------------------------------------------------------------
 

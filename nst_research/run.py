@@ -26,7 +26,7 @@ from hydra.utils import instantiate
 from omegaconf import DictConfig, OmegaConf
 
 from nst_research import __version__
-from nst_research.callbacks import LossHistory, Snapshots, log_image
+from nst_research.callbacks import LogMetrics, LossBar, LossHistory, Snapshots, log_image
 from nst_research.config import validate
 from nst_research.errors import ConfigError, InputImageError
 from nst_research.features import PREPROCESSING, build_extractor, default_preprocessing
@@ -164,6 +164,7 @@ def _make_logger(cfg: DictConfig, run_dir: Path, run_name: str, group: str | Non
             mode=mode,
             settings=wandb.Settings(init_timeout=60),
         )
+        logger._wandb_init.pop("anonymous", None)  # deprecated in wandb; Lightning always sends it
         logger.experiment  # noqa: B018 - start the run now, so a failure shows here
     except Exception as e:  # W&B must never cost the run its own outputs
         _warn(f"W&B could not start ({type(e).__name__}: {e}); going on without it")
@@ -301,6 +302,10 @@ def run(
     logger = _make_logger(cfg, run_dir, run_name, group)
     history = LossHistory()
     callbacks: list[pl.Callback] = [Snapshots(run_dir, int(cfg.snapshot_every)), history]
+    if logger:
+        callbacks.append(LogMetrics())
+    if cfg.trainer.progress_bar:
+        callbacks.append(LossBar())
     trainer = pl.Trainer(
         accelerator=cfg.trainer.accelerator,
         devices=cfg.trainer.devices,

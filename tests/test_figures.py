@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import shlex
+
 import numpy as np
 import pytest
 from PIL import Image
@@ -94,7 +96,11 @@ def test_fig4_grid_is_ratios_by_cumulative_style_layers(tmp_path):
 
 
 def test_settings_become_the_papers_or_the_reference_config(data_dir):
-    fig1, fig4, fig6 = FIGURES["gatys2016_fig1"], FIGURES["gatys2016_fig4"], FIGURES["gatys2016_fig6"]
+    fig1, fig4, fig6 = (
+        FIGURES["gatys2016_fig1"],
+        FIGURES["gatys2016_fig4"],
+        FIGURES["gatys2016_fig6"],
+    )
     ratio_1e5 = next(t for t in fig4.runs if t.ratio == 1e-5 and len(t.style_layers) == 2)
     recon = next(t for t in fig1.runs if t.key == "content-conv2_2")
     from_style = next(t for t in fig6.runs if t.key == "init-style")
@@ -140,8 +146,27 @@ def test_missing_image_is_one_readable_line(tmp_path, monkeypatch, capsys):
     assert not (tmp_path / "out").exists()
 
 
-def test_readme_documents_every_figure_and_both_settings():
+def _readme_commands() -> dict[str, list[list[str]]]:
+    """The ``nst`` command lines of each figure's section of experiments/README.md, split."""
     text = (REPO / "experiments" / "README.md").read_text()
-    for name in FIGURES:
-        assert f"figures/{name}.png" in text, name
+    out: dict[str, list[list[str]]] = {}
+    for section in text.split("\n### ")[1:]:
+        name = section.split(":", 1)[0]
+        joined = section.replace("\\\n", " ")
+        out[name] = [shlex.split(ln)[1:] for ln in joined.splitlines() if ln.startswith("nst ")]
+    return out
+
+
+def test_readme_documents_every_figure_with_a_command_it_runs(data_dir):
+    text = (REPO / "experiments" / "README.md").read_text()
     assert "--settings reference" in text and "--quick" in text
+    commands = _readme_commands()
+    assert sorted(commands) == sorted(FIGURES)
+    opts = Options(settings="paper", size=256, iterations=300, logger="none")
+    for name, fig in FIGURES.items():
+        assert f"figures/{name}.png" in text, name
+        assert commands[name], f"no nst command for {name}"
+        tiles = [set(figures.tile_overrides(fig, t, opts)) for t in fig.runs]
+        for argv in commands[name]:
+            argv = {a.replace("=data/", f"={data_dir}/") for a in argv}
+            assert any(argv <= tile for tile in tiles), (name, sorted(argv))
