@@ -10,7 +10,7 @@ NAME ?=
 QUICK ?=
 
 .DEFAULT_GOAL := help
-.PHONY: help install run test test-fast lint format bench data report clean
+.PHONY: help install run test test-fast lint format bench data report figures figure clean
 
 help: ## show this help
 	@grep -hE '^[a-zA-Z_-]+:.*?## ' $(MAKEFILE_LIST) | awk 'BEGIN {FS = ":.*?## "}; {printf "  make %-10s %s\n", $$1, $$2}'
@@ -47,6 +47,13 @@ bench: $(STAMP) ## benchmark: harness vs a plain PyTorch loop, s/iteration side 
 
 data: $(STAMP) ## download the classic images into data/ (sha256-checked)
 	$(PY) -m nst_research.data --dest data
+
+figures: $(STAMP) ## regenerate every paper figure into figures/ (QUICK=1: a tiny pipeline check)
+	$(PY) -m nst_research.figures all $(if $(QUICK),--quick) $(ARGS)
+
+figure: $(STAMP) ## one figure: make figure NAME=gatys2016_fig4 [QUICK=1]
+	@test -n "$(NAME)" || { echo "usage: make figure NAME=gatys2016_fig1 (see experiments/README.md)"; exit 2; }
+	$(PY) -m nst_research.figures $(NAME) $(if $(QUICK),--quick) $(ARGS)
 
 report: $(STAMP) ## summarise a sweep: make report SWEEP=multirun/DATE/TIME
 	@test -n "$(SWEEP)" || { echo "usage: make report SWEEP=multirun/<date>/<time>"; exit 2; }

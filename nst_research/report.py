@@ -104,8 +104,10 @@ def natural_key(value: str | None) -> tuple[Any, ...]:
     try:
         return (0, float(value), ())
     except ValueError:
+        # Lists ("[relu1_1,relu2_1]") sort by length first, so cumulative layer sets read in order.
+        length = value.count(",") + 1 if value.startswith("[") and value != "[]" else 0
         parts = re.split(r"(\d+)", value)
-        return (1, 0.0, tuple(int(p) if i % 2 else p for i, p in enumerate(parts)))
+        return (1, float(length), tuple(int(p) if i % 2 else p for i, p in enumerate(parts)))
 
 
 def find_job_dirs(sweep_dir: Path) -> list[Path]:
