@@ -21,6 +21,8 @@ CONF_DIR = str(REPO / "conf")
 
 @hydra.main(version_base="1.3", config_path=CONF_DIR, config_name="config")
 def _app(cfg: DictConfig) -> float | None:
+    global _JOB_STARTED
+    _JOB_STARTED = True
     from nst_research.run import run
 
     hc = HydraConfig.get()
@@ -80,10 +82,39 @@ def _record_failure(run_dir: Path, error: Exception) -> None:
         pass
 
 
+_JOB_STARTED = False
+GROUPS = ("model", "layers", "loss", "optimizer", "init", "logger", "trainer", "task")
+
+
+def check_group_choices(argv: list[str]) -> str | None:
+    """One line for a group override naming no option of that group (before Hydra prints more)."""
+    for arg in argv:
+        key, sep, value = arg.partition("=")
+        key = key.lstrip("+~")
+        if not sep or key not in GROUPS:
+            continue
+        options = sorted(p.stem for p in (Path(CONF_DIR) / key).glob("*.yaml"))
+        for choice in value.split(","):
+            if choice.strip() not in options:
+                return f"unknown {key} {choice.strip()!r}; choose one of: {', '.join(options)}"
+    return None
+
+
 def main() -> None:
     os.environ.setdefault("NST_EXPERIMENTS_DIR", str(REPO / "experiments"))
     register()
-    _app()
+    problem = check_group_choices(sys.argv[1:])
+    if problem:
+        print(f"error: {problem}", file=sys.stderr)
+        raise SystemExit(2)
+    try:
+        _app()
+    except SystemExit as e:
+        # Hydra exits with 1 after printing a compose-time error (unknown option or key, bad
+        # type): that is bad input, reported like the others with exit code 2.
+        if e.code == 1 and not _JOB_STARTED:
+            raise SystemExit(2) from None
+        raise
 
 
 if __name__ == "__main__":

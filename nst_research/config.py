@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 from hydra.core.config_store import ConfigStore
@@ -102,6 +103,11 @@ def _choice(value: Any, choices: tuple[str, ...], key: str) -> None:
 
 def validate(cfg: DictConfig) -> tuple[dict[str, float], dict[str, float]]:
     """Check a composed config; return the (content, style) layer-weight maps."""
+    for group in ("model", "layers", "loss", "optimizer", "init", "logger", "trainer"):
+        if not isinstance(cfg.get(group), DictConfig):
+            raise ConfigError(
+                f"{group} is not a config group choice; pick one with {group}=<option>"
+            )
     if cfg.size is None or cfg.size <= 0:
         raise ConfigError(f"size={cfg.size} must be a positive number of pixels (e.g. size=256)")
     if cfg.iterations is None or cfg.iterations <= 0:
@@ -114,6 +120,12 @@ def validate(cfg: DictConfig) -> tuple[dict[str, float], dict[str, float]]:
     _choice(cfg.model.arch, ("vgg19", "vgg16"), "model.arch")
     _choice(cfg.model.pooling, ("max", "avg"), "model.pooling")
     _choice(cfg.model.preprocessing, ("auto", "caffe", "torchvision"), "model.preprocessing")
+    weights = str(cfg.model.weights)
+    if weights not in ("caffe", "torchvision") and not Path(weights).expanduser().is_file():
+        raise ConfigError(
+            f"unknown model.weights={weights!r}: use caffe (offline default), torchvision, "
+            "or the path of a torchvision-layout .pth file"
+        )
     loss = cfg.loss
     for key in ("content_weight", "style_weight", "tv_weight"):
         _finite_nonneg(loss[key], f"loss.{key}")

@@ -535,8 +535,8 @@ def run_figure(
     root = _stamp_dir(out / "runs" / fig.name, opts)
     results = [TileResult(t) for t in runs]
     for i, (res, cfg, ov) in enumerate(zip(results, cfgs, override_lists, strict=True), start=1):
-        t = res.tile
-        res.run_dir = root / f"r{t.row}c{t.col}-{t.key}"
+        t, key = res.tile, relabel(res.tile.key, SETTINGS[opts.settings])
+        res.run_dir = root / f"r{t.row}c{t.col}-{key}"
         (res.run_dir / ".hydra").mkdir(parents=True)
         (res.run_dir / ".hydra" / "config.yaml").write_text(OmegaConf.to_yaml(cfg))
         (res.run_dir / ".hydra" / "overrides.yaml").write_text(
@@ -544,7 +544,7 @@ def run_figure(
         )
         start = time.perf_counter()
         try:
-            metrics = run(cfg, res.run_dir, run_name=t.key, group=fig.name)
+            metrics = run(cfg, res.run_dir, run_name=key, group=fig.name)
         except NSTError as e:
             res.status, res.error = "failed", str(e)
         except Exception as e:  # noqa: BLE001 - one broken run must not lose the others
@@ -554,7 +554,7 @@ def run_figure(
             res.image = Path(metrics["final_image"])
         res.seconds = time.perf_counter() - start
         what = res.error or f"{res.status}, {res.iterations} iterations"
-        log(f"[{i}/{len(runs)}] {fig.name} {t.key}: {what} ({res.seconds:.1f} s)")
+        log(f"[{i}/{len(runs)}] {fig.name} {key}: {what} ({res.seconds:.1f} s)")
         if res.status == "interrupted":
             break
     return results, root

@@ -324,6 +324,8 @@ def run(
     if logger:
         logger.log_hyperparams({**resolved, "provenance": provenance})
 
+    if torch.cuda.is_available():
+        torch.cuda.reset_peak_memory_stats()  # per run, not per process (in-process sweeps)
     t_fit = time.perf_counter()
     try:
         with _sigterm_as_interrupt():
@@ -370,6 +372,7 @@ def _finish(
     else:
         import resource
 
+        # Process-wide high-water mark (in an in-process sweep it includes earlier jobs).
         peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     metrics = {
         "status": module.status,

@@ -97,3 +97,74 @@ def test_layer_weight_forms():
 def test_layer_lists_override_and_weights(compose):
     cfg = compose(["layers.style=[relu1_1,relu3_1]", "layers.style_weights=[1,3]"])
     assert validate(cfg)[1] == {"relu1_1": 1.0, "relu3_1": 3.0}
+
+
+# --- fuzzing: any override value ends in a clear error or a valid config ---------------------------
+
+from hypothesis import HealthCheck, given, settings  # noqa: E402
+from hypothesis import strategies as st  # noqa: E402
+
+FUZZ_KEYS = [
+    "size", "iterations", "seed", "style_scale", "snapshot_every", "loss.content_weight",
+    "loss.style_weight", "loss.tv_weight", "loss.gram_norm", "loss.tv", "model.pooling",
+    "model.weights", "layers.style", "layers.content", "layers.style_weights", "init.kind",
+    "optimizer.lr", "optimizer", "model", "init", "logger.mode",
+]  # fmt: skip
+FUZZ_VALUES = st.one_of(
+    st.integers(-(10**9), 10**9),
+    st.floats(allow_nan=True, allow_infinity=True),
+    st.sampled_from(["relu1_1", "relu9_9", "[relu1_1,relu2_1]", "[]", "[conv5_2]", "null",
+                     "avg", "max", "caffe", "nan", "-inf", "1e400", "[1,2]", "{a:1}", "true"]),
+    st.text(alphabet="abcxyz_019.,-[]{}: ", max_size=12),
+)  # fmt: skip
+
+
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(key=st.sampled_from(FUZZ_KEYS), value=FUZZ_VALUES)
+def test_fuzzed_overrides_give_clear_errors_only(key, value):
+    from hydra import compose as hydra_compose
+    from hydra import initialize_config_dir
+    from hydra.core.global_hydra import GlobalHydra
+    from hydra.errors import HydraException
+    from omegaconf.errors import OmegaConfBaseException
+
+    from nst_research.config import register
+
+    register()
+    GlobalHydra.instance().clear()
+    try:
+        with initialize_config_dir(config_dir=str(CONF_DIR), version_base="1.3"):
+            cfg = hydra_compose(config_name="config", overrides=[f"{key}={value}"])
+    except (HydraException, OmegaConfBaseException, ValueError):
+        # Hydra's compose-time message: the CLI prints it and exits with code 2 (`nst optimizer=0`
+        # gives "Config group override must be a string or a list. Got int").
+        return
+    finally:
+        GlobalHydra.instance().clear()
+    try:
+        validate(cfg)
+    except ConfigError as e:
+        assert "\n" not in str(e) and str(e)
+
+
+def test_unknown_group_option_is_one_line():
+    from nst_research.cli import check_group_choices
+
+    assert check_group_choices(["optimizer=adam", "size=3"]) is None
+    assert check_group_choices(["optimizer=lbfgs,adam", "layers=keras"]) is None
+    msg = check_group_choices(["optimizer=rmsprop"])
+    assert msg == "unknown optimizer 'rmsprop'; choose one of: adam, lbfgs, sgd"
+    assert "choose one of" in check_group_choices(["model=[]"])
+
+
+@pytest.mark.parametrize("override", ["optimizer=0", "size=abc", "colour=red", "model.weights=x"])
+def test_cli_config_errors_exit_2_without_traceback(override, tmp_path):
+    import subprocess
+    import sys
+
+    proc = subprocess.run(
+        [sys.executable, "-m", "nst_research.cli", override, f"hydra.run.dir={tmp_path}"],
+        capture_output=True, text=True, timeout=120,
+    )  # fmt: skip
+    assert proc.returncode == 2, proc.stderr
+    assert "Traceback" not in proc.stderr and proc.stderr.strip()

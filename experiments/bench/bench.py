@@ -349,6 +349,24 @@ def time_startup(tmp: Path, repeats: int) -> dict[str, Any]:
 # --- report ------------------------------------------------------------------------------------
 
 
+IDLE_CORES = 0.25  # other processes busier than this during a measurement: a disturbed repeat
+
+
+def idle_ratio(r: dict[str, Any]) -> tuple[float | None, int]:
+    """Median a / median b over the repeats where neither measurement was disturbed."""
+
+    def idle(x: dict[str, Any]) -> bool:
+        other = x.get("other_processes_cores")
+        return other is not None and other <= IDLE_CORES
+
+    pairs = [(x, y) for x, y in zip(r["harness"], r["plain"], strict=True) if idle(x) and idle(y)]
+    if not pairs:
+        return None, 0
+    a = statistics.median(x["s_per_iter"] for x, _ in pairs)
+    b = statistics.median(y["s_per_iter"] for _, y in pairs)
+    return a / b, len(pairs)
+
+
 def fmt_cores(value: float | None) -> str:
     return "n/a" if value is None else f"{value:.2f}"
 
@@ -394,7 +412,7 @@ def markdown(report: dict[str, Any]) -> str:
         "- config: defaults (vgg19 caffe, gatys2016 layers, lbfgs, content init, W&B offline, "
         "progress bar on, snapshot_every=100), content builtin:grace_hopper, style builtin:swirls",
         "",
-        "| size | image HxW | (a) harness s/it | (b) plain s/it | a/b | a/b best | a-b ms/it "
+        "| size | image HxW | (a) harness s/it | (b) plain s/it | a/b | a/b idle repeats | a-b ms/it "
         "| fwd GFLOP | GFLOP/it (3x fwd) | GFLOP/s (b) | GFLOP/s (a) | harness fixed s/run "
         "| peak MiB (a) | peak MiB (b) | other procs (cores) |",
         "|" + "---:|" * 15,
@@ -407,11 +425,13 @@ def markdown(report: dict[str, Any]) -> str:
         f = r["flops"]
         h, w = f["image_hw"]
         other = r["other_processes_cores"]
-        if other is not None and other > 0.25:
+        ratio, n_idle = idle_ratio(r)
+        idle_text = "none" if ratio is None else f"{ratio:.3f} ({n_idle} of {len(r['harness'])})"
+        if other is not None and other > IDLE_CORES:
             busy.append(f"{r['size']} ({other:.2f} cores)")
         lines.append(
             f"| {r['size']} | {h}x{w} | {spread(a)} | {spread(b)} | {r['ratio_a_over_b']:.3f} "
-            f"| {r['ratio_best_a_over_best_b']:.3f} "
+            f"| {idle_text} "
             f"| {(r['harness_s_per_iter'] - r['plain_s_per_iter']) * 1e3:.1f} "
             f"| {f['forward'] / 1e9:.2f} | {f['per_iter_3x'] / 1e9:.2f} "
             f"| {r['gflops_b']:.1f} | {r['gflops_a']:.1f} "
@@ -438,8 +458,9 @@ def markdown(report: dict[str, Any]) -> str:
             for r in report["sizes"]
         )
         + " (about 2x forward), so the real arithmetic rate is about 2/3 of the column.",
-        "- a/b best = fastest repeat of (a) / fastest repeat of (b): on a busy machine the "
-        "fastest repeat is the least disturbed one.",
+        "- a/b idle repeats = the ratio of medians over the repeats where other processes kept "
+        f"at most {IDLE_CORES} cores busy during both (a) and (b): trust it over a/b when they "
+        "differ. bench.json also has ratio_best_a_over_best_b (fastest repeat of each).",
         "- same work check: the last logged loss/total of (a) and of (b) agree at every size: "
         + ", ".join(
             f"{r['size']}: {'yes' if r['same_final_loss'] else 'NO'}" for r in report["sizes"]
@@ -486,6 +507,12 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     p.add_argument("--device", choices=("auto", "cpu", "cuda"), default="auto")
     p.add_argument("--out", type=Path, default=REPO / "bench_results", help="output folder")
     p.add_argument(
+        "--render",
+        type=Path,
+        metavar="BENCH_JSON",
+        help="only print the Markdown table of an existing bench.json (no measuring)",
+    )
+    p.add_argument(
         "--show-harness-output",
         action="store_true",
         help="let the harness runs print to the terminal (default: <out>/harness.log)",
@@ -495,6 +522,9 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
 
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
+    if args.render is not None:
+        print(markdown(json.loads(args.render.read_text())))
+        return 0
     device = args.device
     if device == "auto":
         device = "cuda" if torch.cuda.is_available() else "cpu"
