@@ -44,6 +44,8 @@ class StyleTransfer(pl.LightningModule):
         content_layers, style_layers: layer name -> weight (weights multiply each layer's term).
         loss: weights and normalisations.
         optimizer: called with ``[image]``, returns an :class:`OptimizerSpec`.
+        bf16: on CUDA, run the VGG under bf16 autocast; Grams and losses stay in fp32, so the
+            L-BFGS arithmetic is unchanged.
 
     The image is optimised in the extractor's input space (for caffe weights BGR 0..255 minus the
     mean), as in the reference implementations, so learning rates carry over from them.
@@ -60,8 +62,10 @@ class StyleTransfer(pl.LightningModule):
         style_layers: dict[str, float],
         loss: LossConfig,
         optimizer: Callable[[list[nn.Parameter]], OptimizerSpec],
+        bf16: bool = False,
     ) -> None:
         super().__init__()
+        self.bf16 = bf16
         self.automatic_optimization = False
         self.extractor = extractor
         self.preprocess = preprocess
@@ -89,15 +93,22 @@ class StyleTransfer(pl.LightningModule):
 
     # --- targets and losses ---------------------------------------------------------------------
 
+    def _features(self, image: Tensor) -> dict[str, Tensor]:
+        if self.bf16 and image.is_cuda:
+            with torch.autocast("cuda", dtype=torch.bfloat16):
+                feats = self.extractor(image)
+            return {k: v.float() for k, v in feats.items()}
+        return self.extractor(image)
+
     @torch.no_grad()
     def compute_targets(self) -> None:
         """Content features and style Grams, once (they do not change during a run)."""
         if self.content_layers:
-            feats = self.extractor(self.content_image)
+            feats = self._features(self.content_image)
             for name in self.content_layers:
                 setattr(self, f"content_target_{name}", feats[name].detach())
         if self.style_layers:
-            feats = self.extractor(self.style_image)
+            feats = self._features(self.style_image)
             for name in self.style_layers:
                 gram = gram_matrix(feats[name], self.loss_cfg.gram_norm)
                 setattr(self, f"style_target_{name}", gram.detach())
@@ -108,7 +119,7 @@ class StyleTransfer(pl.LightningModule):
     def compute_losses(self, image: Tensor) -> dict[str, Tensor]:
         """All loss terms of a (1, 3, H, W) image in input space; ``loss/total`` is their sum."""
         cfg = self.loss_cfg
-        feats = self.extractor(image)
+        feats = self._features(image)
         zero = image.new_zeros(())
         losses: dict[str, Tensor] = {}
         content = zero
