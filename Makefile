@@ -8,6 +8,7 @@ TORCH_PINS ?= torch==2.14.1 torchvision==0.29.1
 SWEEP ?=
 NAME ?=
 QUICK ?=
+SETTINGS ?= paper
 
 .DEFAULT_GOAL := help
 .PHONY: help install run test test-fast lint format bench data report figures figure clean
@@ -48,12 +49,12 @@ bench: $(STAMP) ## benchmark: harness vs a plain PyTorch loop, s/iteration side 
 data: $(STAMP) ## download the classic images into data/ (sha256-checked)
 	$(PY) -m nst_research.data --dest data
 
-figures: $(STAMP) ## regenerate every paper figure into figures/ (QUICK=1: a tiny pipeline check)
-	$(PY) -m nst_research.figures all $(if $(QUICK),--quick) $(ARGS)
+figures: $(STAMP) ## regenerate every paper figure into figures/ (QUICK=1: 48 px x 5 its; SETTINGS=reference)
+	$(PY) -m nst_research.figures all --settings $(SETTINGS) $(if $(QUICK),--quick) $(ARGS)
 
-figure: $(STAMP) ## one figure: make figure NAME=gatys2016_fig4 [QUICK=1]
-	@test -n "$(NAME)" || { echo "usage: make figure NAME=gatys2016_fig1 (see experiments/README.md)"; exit 2; }
-	$(PY) -m nst_research.figures $(NAME) $(if $(QUICK),--quick) $(ARGS)
+figure: $(STAMP) ## one figure: make figure NAME=gatys2016_fig4 [QUICK=1] [SETTINGS=paper|reference]
+	@test -n "$(NAME)" || { echo "usage: make figure NAME=gatys2016_fig1|gatys2016_fig3|gatys2016_fig4|gatys2016_fig5|gatys2016_fig6 [QUICK=1] [SETTINGS=paper|reference]"; exit 2; }
+	$(PY) -m nst_research.figures $(NAME) --settings $(SETTINGS) $(if $(QUICK),--quick) $(ARGS)
 
 report: $(STAMP) ## summarise a sweep: make report SWEEP=multirun/DATE/TIME
 	@test -n "$(SWEEP)" || { echo "usage: make report SWEEP=multirun/<date>/<time>"; exit 2; }

@@ -24,6 +24,7 @@ import json
 import os
 import shlex
 import sys
+import textwrap
 import time
 from collections import Counter
 from collections.abc import Callable, Sequence
@@ -425,17 +426,16 @@ class Options:
     extra: tuple[str, ...] = ()
 
 
-def tile_overrides(
-    fig: FigureSpec, tile: Tile, opts: Options, image_path: Callable[[str], Path] | None = None
-) -> list[str]:
-    """The Hydra overrides of one run tile (the same as ``nst`` takes on its command line)."""
-    if image_path is None:
-        from nst_research.data import find_image
+def tile_overrides(fig: FigureSpec, tile: Tile, opts: Options) -> list[str]:
+    """The Hydra overrides of one run tile (the same as ``nst`` takes on its command line).
 
-        image_path = find_image
+    Images are found with :func:`nst_research.data.find_image` (``data/`` or ``$NST_DATA_DIR``).
+    """
+    from nst_research.data import find_image
+
     s = SETTINGS[opts.settings]
-    content = image_path(tile.content or fig.content).resolve()
-    style = image_path(tile.style or fig.style).resolve()
+    content = find_image(tile.content or fig.content).resolve()
+    style = find_image(tile.style or fig.style).resolve()
     ov = list(s.overrides)
     if tile.task != "stylize":
         ov.append(f"task={tile.task}")
@@ -725,6 +725,12 @@ def _parser() -> argparse.ArgumentParser:
         prog="python -m nst_research.figures",
         description="Regenerate figures of Gatys et al. (CVPR 2016): runs, then a labelled grid "
         "in <out>/<name>.png and .pdf. See experiments/README.md.",
+        epilog="figures:\n"
+        + "\n".join(
+            textwrap.fill(f.shows, 96, initial_indent=f"  {f.name}: ", subsequent_indent="    ")
+            for f in FIGURES.values()
+        ),
+        formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     p.add_argument("names", nargs="+", metavar="NAME", help=f"{', '.join(FIGURES)} or all")
     p.add_argument(
@@ -759,6 +765,10 @@ def _parser() -> argparse.ArgumentParser:
     return p
 
 
+def _default(value: int | None, default: int) -> int:
+    return default if value is None else value
+
+
 def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     try:
@@ -773,8 +783,10 @@ def main(argv: list[str] | None = None) -> int:
             raise ConfigError(f"unknown logger {args.logger!r}; choose one of: wandb, csv, none")
         opts = Options(
             settings=args.settings,
-            size=args.size or (QUICK_SIZE if args.quick else FULL_SIZE),
-            iterations=args.iterations or (QUICK_ITERATIONS if args.quick else FULL_ITERATIONS),
+            size=_default(args.size, QUICK_SIZE if args.quick else FULL_SIZE),
+            iterations=_default(
+                args.iterations, QUICK_ITERATIONS if args.quick else FULL_ITERATIONS
+            ),
             quick=args.quick,
             logger=args.logger,
             extra=tuple(args.override),
