@@ -72,7 +72,7 @@ def _resume_config(cfg: DictConfig, overrides: list[str]) -> tuple[DictConfig, P
 def _record_failure(run_dir: Path, error: Exception) -> None:
     """A failed job still leaves a metrics.json saying why (sweep reports list it as failed)."""
     path = run_dir / "metrics.json"
-    if path.exists():
+    if path.exists() or (run_dir / "final.png").exists():  # never touch a finished run
         return
     try:
         run_dir.mkdir(parents=True, exist_ok=True)
