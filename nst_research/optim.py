@@ -6,6 +6,7 @@ module calls the partial with its one parameter, the image.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Iterable
 from dataclasses import dataclass
 
@@ -21,6 +22,58 @@ class OptimizerSpec:
     scheduler: torch.optim.lr_scheduler.LRScheduler | None = None
 
 
+MAX_LINE_SEARCH_EVALS = 25  # loss evaluations one strong-Wolfe line search may spend
+
+
+class LBFGS(torch.optim.LBFGS):
+    """torch's L-BFGS, made robust to the scale of the loss.
+
+    Two changes, both invisible to the caller (losses and gradients it computes are unchanged):
+
+    * The optimiser works on the loss divided by its value at the first evaluation (kept in the
+      state, so a resumed run goes on with the same objective). L-BFGS's directions do not depend
+      on that constant, but torch's strong-Wolfe line search does its cubic interpolation in the
+      parameters' dtype, and with losses around 1e13 (the paper's summed losses) it overflows
+      float32 and returns NaN.
+    * With fixed steps (``line_search=None``), an iteration that starts without stored curvature
+      pairs (the first two: the first pair is stored during the second; more if pairs are
+      rejected) searches its step with strong Wolfe. torch's own
+      first step, ``lr / |g|_1`` along ``-g``, is far too short when an image has thousands of
+      pixels in 0..255: its curvature pair is float noise and gets rejected, and the next iteration
+      then steps by ``lr`` along the raw gradient, sending the image to ~1e8 and the loss to inf
+      (seen on the paper's settings). The search finds a step of the right scale and a usable
+      curvature pair; every later iteration takes the configured fixed step.
+    """
+
+    def __init__(self, params, *, line_search: str | None, **kwargs) -> None:
+        super().__init__(params, line_search_fn=line_search, **kwargs)
+        self.line_search = line_search
+
+    @torch.no_grad()
+    def step(self, closure):  # type: ignore[override]
+        group = self.param_groups[0]
+        state = self.state[self._params[0]]
+        search = self.line_search or ("strong_wolfe" if not state.get("old_dirs") else None)
+        group["line_search_fn"] = search
+        # torch caps a line search at max_eval - 1 evaluations, and max_eval defaults to
+        # 1.25 * max_iter = 1: without this the "line search" would only ever try its first step.
+        group["max_eval"] = group["max_iter"] * (1 + MAX_LINE_SEARCH_EVALS if search else 1)
+
+        def scaled() -> torch.Tensor:
+            loss = closure()
+            if "loss_scale" not in state:
+                value = abs(float(loss.detach()))
+                state["loss_scale"] = 1.0 / value if math.isfinite(value) and value > 0 else 1.0
+            scale = state["loss_scale"]
+            if scale != 1.0:
+                for p in self._params:
+                    if p.grad is not None:
+                        p.grad.mul_(scale)
+            return loss * scale
+
+        return super().step(scaled)
+
+
 def lbfgs(
     params: Iterable[nn.Parameter],
     lr: float = 1.0,
@@ -29,20 +82,22 @@ def lbfgs(
 ) -> OptimizerSpec:
     """L-BFGS doing exactly one iteration per call, keeping its history across calls.
 
-    ``line_search="strong_wolfe"`` enables torch's strong-Wolfe line search (several loss
-    evaluations within one iteration); ``None`` takes fixed steps of ``lr`` as jcjohnson/neural-style.
-    Tolerances are disabled so the run lasts the requested number of iterations.
+    ``line_search="strong_wolfe"`` enables torch's strong-Wolfe line search in every iteration
+    (several loss evaluations per iteration); ``None`` takes fixed steps of ``lr`` as
+    jcjohnson/neural-style, except that iterations without curvature history (the first one)
+    search their step (see :class:`LBFGS`). Tolerances are disabled so the run lasts the requested
+    number of iterations.
     """
     if line_search not in (None, "strong_wolfe"):
         raise ConfigError(
             f"unknown optimizer.line_search={line_search!r}; use null or strong_wolfe"
         )
-    opt = torch.optim.LBFGS(
+    opt = LBFGS(
         params,
         lr=lr,
         max_iter=1,
         history_size=history_size,
-        line_search_fn=line_search,
+        line_search=line_search,
         tolerance_grad=0.0,
         tolerance_change=0.0,
     )
