@@ -79,3 +79,45 @@ def check_fits(
         f"{free / 2**30:.1f} GiB is free on {device.type}; use size={largest} or less "
         "(or a smaller optimizer.history_size)"
     )
+
+
+# --- measured peak memory ------------------------------------------------------------------------
+
+_STATUS = Path("/proc/self/status")
+_CLEAR_REFS = Path("/proc/self/clear_refs")
+
+
+def reset_peak(device: torch.device | str = "cpu") -> bool:
+    """Start a new peak-memory window; True if :func:`peak_mb` now measures from here.
+
+    CUDA: the allocator's peak statistics. CPU on Linux: the process's resident high-water mark
+    (``VmHWM``), reset by writing 5 to ``/proc/self/clear_refs``. Where that is not possible
+    (another OS, a locked-down /proc) the CPU peak stays the process-wide ``ru_maxrss``.
+    """
+    if torch.device(device).type == "cuda":
+        torch.cuda.reset_peak_memory_stats(device)
+        return True
+    try:
+        _CLEAR_REFS.write_text("5")
+        return True
+    except OSError:
+        return False
+
+
+def peak_mb(device: torch.device | str = "cpu") -> float:
+    """Peak memory since the last :func:`reset_peak`, MiB.
+
+    CUDA: bytes allocated by tensors. CPU: resident set size of the whole process (interpreter,
+    libraries and weights included), so it is an upper bound on what the run itself needed.
+    """
+    if torch.device(device).type == "cuda":
+        return torch.cuda.max_memory_allocated(device) / 2**20
+    try:
+        for line in _STATUS.read_text().splitlines():
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1]) / 1024
+    except OSError:
+        pass
+    import resource
+
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024

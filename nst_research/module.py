@@ -44,8 +44,9 @@ class StyleTransfer(pl.LightningModule):
         content_layers, style_layers: layer name -> weight (weights multiply each layer's term).
         loss: weights and normalisations.
         optimizer: called with ``[image]``, returns an :class:`OptimizerSpec`.
-        bf16: on CUDA, run the VGG under bf16 autocast; Grams and losses stay in fp32, so the
-            L-BFGS arithmetic is unchanged.
+        bf16: run the VGG under bf16 autocast (meant for GPUs; it also runs on CPU, where it is
+            how the tests check this path); features are cast back, so Grams, losses, gradients
+            and the L-BFGS arithmetic stay fp32.
 
     The image is optimised in the extractor's input space (for caffe weights BGR 0..255 minus the
     mean), as in the reference implementations, so learning rates carry over from them.
@@ -94,8 +95,8 @@ class StyleTransfer(pl.LightningModule):
     # --- targets and losses ---------------------------------------------------------------------
 
     def _features(self, image: Tensor) -> dict[str, Tensor]:
-        if self.bf16 and image.is_cuda:
-            with torch.autocast("cuda", dtype=torch.bfloat16):
+        if self.bf16:
+            with torch.autocast(image.device.type, dtype=torch.bfloat16):
                 feats = self.extractor(image)
             return {k: v.float() for k, v in feats.items()}
         return self.extractor(image)

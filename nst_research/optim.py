@@ -26,28 +26,37 @@ MAX_LINE_SEARCH_EVALS = 25  # loss evaluations one strong-Wolfe line search may 
 
 
 class LBFGS(torch.optim.LBFGS):
-    """torch's L-BFGS, made robust to the scale of the loss.
+    """torch's L-BFGS, made robust to the scale of the loss and of the image.
 
-    Two changes, both invisible to the caller (losses and gradients it computes are unchanged):
+    Three changes to how it starts; losses and gradients the caller computes are unchanged, and
+    after the start every iteration is torch's (fixed step ``lr`` unless a line search is set):
 
-    * The optimiser works on the loss divided by its value at the first evaluation (kept in the
-      state, so a resumed run goes on with the same objective). L-BFGS's directions do not depend
-      on that constant, but torch's strong-Wolfe line search does its cubic interpolation in the
-      parameters' dtype, and with losses around 1e13 (the paper's summed losses) it overflows
-      float32 and returns NaN.
-    * With fixed steps (``line_search=None``), an iteration that starts without stored curvature
-      pairs (the first two: the first pair is stored during the second; more if pairs are
-      rejected) searches its step with strong Wolfe. torch's own
-      first step, ``lr / |g|_1`` along ``-g``, is far too short when an image has thousands of
-      pixels in 0..255: its curvature pair is float noise and gets rejected, and the next iteration
-      then steps by ``lr`` along the raw gradient, sending the image to ~1e8 and the loss to inf
-      (seen on the paper's settings). The search finds a step of the right scale and a usable
-      curvature pair; every later iteration takes the configured fixed step.
+    * It works on the loss divided by its value at the first evaluation (kept in the state, so a
+      resumed run goes on with the same objective). The L-BFGS directions do not depend on that
+      constant, but torch's strong-Wolfe line search interpolates in the parameters' dtype and
+      overflows float32 with losses around 1e13 (the paper's summed losses).
+    * The first trial step along ``-g`` is the Polyak step ``f / |g|^2`` (the step at which the
+      linear model of the loss reaches 0), not torch's ``lr / |g|_1``. For an image of thousands
+      of pixels in 0..255 torch's step moves it by far less than float32 can resolve in the loss:
+      the first curvature pair is noise and gets rejected, and the next iteration steps by ``lr``
+      along the raw gradient, sending the image to ~1e8 and the loss to inf (seen in the paper's
+      settings at 48 px).
+    * An iteration that starts without stored curvature pairs (the first two: the first pair is
+      stored during the second; more if pairs are rejected) searches its step with strong Wolfe,
+      which also guarantees a usable curvature pair.
     """
 
     def __init__(self, params, *, line_search: str | None, **kwargs) -> None:
         super().__init__(params, line_search_fn=line_search, **kwargs)
         self.line_search = line_search
+
+    def _flat_grad(self) -> torch.Tensor:
+        return torch.cat(
+            [
+                (p.grad if p.grad is not None else torch.zeros_like(p)).reshape(-1)
+                for p in self._params
+            ]
+        )
 
     @torch.no_grad()
     def step(self, closure):  # type: ignore[override]
@@ -71,7 +80,20 @@ class LBFGS(torch.optim.LBFGS):
                         p.grad.mul_(scale)
             return loss * scale
 
-        return super().step(scaled)
+        lr = group["lr"]
+        if state.get("n_iter", 0) == 0:
+            # torch's first trial step is min(1, 1/|g|_1) * lr: choose lr so that it is the
+            # Polyak step instead (one extra evaluation, in the first iteration only).
+            with torch.enable_grad():
+                f = float(scaled().detach())
+            g = self._flat_grad()
+            gg, g1 = float(g.dot(g)), float(g.abs().sum())
+            if math.isfinite(f) and math.isfinite(gg) and gg > 0 and g1 > 0:
+                group["lr"] = (abs(f) / gg) / min(1.0, 1.0 / g1)
+        try:
+            return super().step(scaled)
+        finally:
+            group["lr"] = lr
 
 
 def lbfgs(

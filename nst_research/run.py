@@ -37,7 +37,7 @@ from nst_research.images import (
     long_side_size,
     save_image,
 )
-from nst_research.memory import check_fits
+from nst_research.memory import check_fits, peak_mb, reset_peak
 from nst_research.module import LossConfig, StyleTransfer
 from nst_research.names import layer_names
 
@@ -338,8 +338,7 @@ def run(
     if logger:
         logger.log_hyperparams({**resolved, "provenance": provenance})
 
-    if torch.cuda.is_available():
-        torch.cuda.reset_peak_memory_stats()  # per run, not per process (in-process sweeps)
+    reset_peak(device)  # per run, not per process (in-process sweeps, figures)
     t_fit = time.perf_counter()
     try:
         with _sigterm_as_interrupt():
@@ -381,13 +380,7 @@ def _finish(
     columns = history.as_columns()
     final_losses = {k: v[-1] for k, v in columns.items() if k != "step" and v}
     step_times = history.step_times()
-    if module.device.type == "cuda":
-        peak_mb = torch.cuda.max_memory_allocated(module.device) / 2**20
-    else:
-        import resource
-
-        # Process-wide high-water mark (in an in-process sweep it includes earlier jobs).
-        peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    peak = peak_mb(module.device)
     metrics = {
         "status": module.status,
         "iterations": int(trainer.global_step),
@@ -395,7 +388,7 @@ def _finish(
         "wall_time_s": time.perf_counter() - t_start,
         "fit_time_s": fit_s,
         "s_per_iter": step_times,
-        "peak_memory_mb": peak_mb,
+        "peak_memory_mb": peak,
         "device": str(module.device),
         "final_image": str(final),
         **provenance,

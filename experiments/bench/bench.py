@@ -45,6 +45,7 @@ from hydra import compose, initialize_config_dir
 from hydra.utils import instantiate
 from omegaconf import DictConfig, OmegaConf
 
+from nst_research import memory
 from nst_research.config import register, validate
 from nst_research.features import PREPROCESSING, build_extractor, default_preprocessing
 from nst_research.images import image_to_tensor, load_image
@@ -113,14 +114,12 @@ def reset_peak(device: str) -> None:
     gc.collect()
     if device == "cuda":
         torch.cuda.empty_cache()
-        torch.cuda.reset_peak_memory_stats()
+    memory.reset_peak(device)
 
 
 def peak_mb(device: str) -> float:
-    """GPU: peak allocated since the last reset. CPU: the *process* peak RSS (ru_maxrss, KiB)."""
-    if device == "cuda":
-        return torch.cuda.max_memory_allocated() / 2**20
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    """GPU: peak allocated since the last reset. CPU: peak RSS of the process since the reset."""
+    return memory.peak_mb(device)
 
 
 # --- (a) the harness ---------------------------------------------------------------------------
@@ -395,8 +394,8 @@ def markdown(report: dict[str, Any]) -> str:
     mem_note = (
         "peak = torch.cuda.max_memory_allocated, reset before each measurement (max over repeats)"
         if env["device"] == "cuda"
-        else "peak = ru_maxrss of the whole process so far (monotone: it includes earlier sizes "
-        "and both loops)"
+        else "peak = resident set size of the whole bench process (Python, libraries, weights "
+        "included), high-water mark reset before each measurement (max over repeats)"
     )
     lines = [
         "# nst-research benchmark: harness vs plain PyTorch loop",
