@@ -124,3 +124,27 @@ def test_divergence_keeps_last_finite_image():
     assert module.status == "diverged"
     assert torch.isfinite(module.image).all()
     assert torch.isfinite(module.rgb()).all()
+
+
+def test_bf16_autocast_runs_the_vgg_in_bf16_and_keeps_the_rest_fp32():
+    """The GPU option trainer.bf16, checked on CPU (autocast works on both)."""
+    module = toy_module()
+    module.compute_targets()
+    reference = module._features(module.image)
+    module.bf16 = True
+    module.compute_targets()
+    feats = module._features(module.image)
+    assert all(v.dtype == torch.float32 for v in feats.values())  # cast back before the Grams
+    rel = max(
+        ((feats[k] - reference[k]).abs().max() / reference[k].abs().max()).item() for k in feats
+    )
+    assert 0 < rel < 0.05  # the convolutions really ran in bf16 (8-bit mantissa), and close
+    assert all(
+        getattr(module, f"style_target_{k}").dtype == torch.float32 for k in module.style_layers
+    )
+    start = module.compute_losses(module.image)
+    assert all(v.dtype == torch.float32 for v in start.values())
+    fit(module, 10)  # L-BFGS on bf16 features: the loss still falls
+    assert module.image.dtype == torch.float32
+    end = module.compute_losses(module.image)["loss/total"].item()
+    assert end < 0.5 * start["loss/total"].item()

@@ -15,7 +15,7 @@ import torch
 from PIL import Image
 
 from nst_research.errors import ConfigError, InputImageError
-from nst_research.memory import check_fits, estimate_bytes
+from nst_research.memory import check_fits, estimate_bytes, peak_mb, reset_peak
 from nst_research.run import run
 from tests.conftest import REPO
 
@@ -201,3 +201,15 @@ def test_wandb_unable_to_write_still_completes(tiny_images, tmp_path):
     assert "W&B could not start" in proc.stderr
     assert (run_dir / "final.png").exists()
     assert json.loads((run_dir / "metrics.json").read_text())["status"] == "completed"
+
+
+@pytest.mark.skipif(not Path("/proc/self/clear_refs").exists(), reason="needs Linux /proc")
+def test_cpu_peak_memory_is_per_window_not_per_process():
+    """metrics.json and the bench report the peak of one run, not of everything before it."""
+    assert reset_peak("cpu")
+    base = peak_mb("cpu")
+    big = torch.ones(300 * 2**20 // 4)  # 300 MiB, touched
+    assert peak_mb("cpu") >= base + 290
+    del big
+    assert reset_peak("cpu")
+    assert peak_mb("cpu") < base + 100  # the earlier 300 MiB no longer counts
