@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import os
 import sys
@@ -12,7 +13,7 @@ from hydra.core.hydra_config import HydraConfig
 from hydra.types import RunMode
 from omegaconf import DictConfig
 
-from nst_research.config import register
+from nst_research.config import NSTSchema, register
 from nst_research.errors import NSTError
 
 REPO = Path(__file__).resolve().parents[1]
@@ -100,10 +101,47 @@ def check_group_choices(argv: list[str]) -> str | None:
     return None
 
 
+_TOP_LEVEL = {f.name: f.type for f in dataclasses.fields(NSTSchema)}
+_NUMBERS = {"size": int, "iterations": int, "snapshot_every": int, "seed": int, "style_scale": float}
+
+
+def check_top_level_values(argv: list[str]) -> str | None:
+    """One line for an unknown top-level key or a top-level number that is not one.
+
+    Hydra reports these at compose time in several lines (the override, OmegaConf's message, the
+    full key, a hint about HYDRA_FULL_ERROR); this says the same in one, with the fix. Sweep
+    functions (``range(...)``), interpolations and anything with a prefix are left to Hydra.
+    """
+    for arg in argv:
+        key, sep, value = arg.partition("=")
+        if not sep or key.startswith(("+", "~", "-")) or "." in key or "/" in key:
+            continue
+        if key not in _TOP_LEVEL and key not in GROUPS and key != "hydra":
+            known = ", ".join(k for k in _TOP_LEVEL if k not in GROUPS)
+            return (
+                f"unknown key {key!r}; top-level keys are: {known} "
+                f"(config groups: {', '.join(GROUPS)}; add a new key with +{key}=...)"
+            )
+        kind = _NUMBERS.get(key)
+        if kind is None or any(c in value for c in "()[]{}$"):
+            continue
+        for item in value.split(","):
+            item = item.strip()
+            if key == "seed" and item in ("null", "None", ""):
+                continue
+            try:
+                kind(item)
+            except ValueError:
+                noun = "an integer" if kind is int else "a number"
+                example = {"size": 256, "iterations": 300, "snapshot_every": 100, "seed": 0}
+                return f"{key}={item!r} must be {noun} (e.g. {key}={example.get(key, 1.0)})"
+    return None
+
+
 def main() -> None:
     os.environ.setdefault("NST_EXPERIMENTS_DIR", str(REPO / "experiments"))
     register()
-    problem = check_group_choices(sys.argv[1:])
+    problem = check_group_choices(sys.argv[1:]) or check_top_level_values(sys.argv[1:])
     if problem:
         print(f"error: {problem}", file=sys.stderr)
         raise SystemExit(2)

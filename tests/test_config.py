@@ -157,6 +157,20 @@ def test_unknown_group_option_is_one_line():
     assert "choose one of" in check_group_choices(["model=[]"])
 
 
+def test_top_level_values_are_checked_in_one_line():
+    from nst_research.cli import check_top_level_values
+
+    ok = ["size=64", "iterations=5,10", "seed=null", "style_scale=0.5", "size=range(32,64,16)",
+          "+colour=red", "hydra.run.dir=x", "model.pooling=avg", "loss=paper", "-m", "name=a"]  # fmt: skip
+    assert check_top_level_values(ok) is None
+    assert check_top_level_values(["size=abc"]) == "size='abc' must be an integer (e.g. size=256)"
+    assert check_top_level_values(["seed=1,x"]) == "seed='x' must be an integer (e.g. seed=0)"
+    assert "must be a number" in check_top_level_values(["style_scale=big"])
+    msg = check_top_level_values(["colour=red"])
+    assert msg.startswith("unknown key 'colour'; top-level keys are: content, style, size")
+    assert msg.endswith("add a new key with +colour=...)")
+
+
 @pytest.mark.parametrize("override", ["optimizer=0", "size=abc", "colour=red", "model.weights=x"])
 def test_cli_config_errors_exit_2_without_traceback(override, tmp_path):
     import subprocess
@@ -168,3 +182,4 @@ def test_cli_config_errors_exit_2_without_traceback(override, tmp_path):
     )  # fmt: skip
     assert proc.returncode == 2, proc.stderr
     assert "Traceback" not in proc.stderr and proc.stderr.strip()
+    assert len(proc.stderr.strip().splitlines()) == 1, proc.stderr
