@@ -102,7 +102,13 @@ def check_group_choices(argv: list[str]) -> str | None:
 
 
 _TOP_LEVEL = {f.name: f.type for f in dataclasses.fields(NSTSchema)}
-_NUMBERS = {"size": int, "iterations": int, "snapshot_every": int, "seed": int, "style_scale": float}
+_NUMBERS = {
+    "size": int,
+    "iterations": int,
+    "snapshot_every": int,
+    "seed": int,
+    "style_scale": float,
+}
 
 
 def check_top_level_values(argv: list[str]) -> str | None:
