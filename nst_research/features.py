@@ -8,6 +8,7 @@ state dict (``features.N.weight``) loads into it directly.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import importlib.resources
 import os
@@ -250,6 +251,24 @@ def build_extractor(
 ) -> tuple[VGGFeatures, str]:
     """A frozen extractor with loaded weights, and the hash of the full weight source."""
     model = VGGFeatures(layers, arch=arch, pooling=pooling)
-    state = load_state_dict(weights, arch, allow_download)
+    key = weights
+    if weights not in ("caffe", "torchvision"):
+        p = Path(weights).expanduser()
+        stat = p.stat() if p.is_file() else None
+        key = f"{p.resolve()}|{stat.st_size}|{stat.st_mtime_ns}" if stat else weights
+    state, digest = _weight_source(key, weights, arch, allow_download)
     load_weights(model, state)
-    return model, state_dict_hash(state)
+    return model, digest
+
+
+@functools.lru_cache(maxsize=2)
+def _weight_source(
+    key: str, weights: str, arch: str, allow_download: bool
+) -> tuple[dict[str, Tensor], str]:
+    """Loaded and hashed once per process (figures and in-process sweeps build many extractors).
+
+    ``key`` names the source (a file's path, size and mtime, so an edited file is read again);
+    errors are not cached. The cached tensors are only ever copied from, never handed out.
+    """
+    state = load_state_dict(weights, arch, allow_download)
+    return state, state_dict_hash(state)

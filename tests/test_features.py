@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+
 import pytest
 import torch
 import torchvision
@@ -83,6 +85,25 @@ def test_torchvision_layout_file_matches_torchvision(tmp_path):
     with torch.no_grad():
         assert_close(model(x)["relu4_2"], tv.features[:23](x))
     assert len(digest) == 64
+
+
+def test_weight_sources_are_loaded_once_per_process_and_reread_when_edited(tmp_path):
+    tv = torchvision.models.vgg19(weights=None)
+    path = tmp_path / "vgg19.pth"
+    torch.save(tv.state_dict(), path)
+    a, digest_a = build_extractor(["relu1_1"], weights=str(path))
+    with torch.no_grad():
+        a.features[0].weight.zero_()  # a run never changes its VGG, but the cache must not care
+    b, digest_b = build_extractor(["relu1_1"], weights=str(path))
+    assert digest_a == digest_b
+    assert_close(b.features[0].weight, tv.features[0].weight)  # a fresh copy, not a's tensor
+    with torch.no_grad():
+        tv.features[0].weight.add_(1.0)
+    torch.save(tv.state_dict(), path)  # another size/mtime: read again
+    os.utime(path, ns=(1, 1))
+    c, digest_c = build_extractor(["relu1_1"], weights=str(path))
+    assert digest_c != digest_a
+    assert_close(c.features[0].weight, tv.features[0].weight)
 
 
 def test_caffe_weights_are_the_real_vgg19():
