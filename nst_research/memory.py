@@ -50,6 +50,24 @@ def available_bytes(device: torch.device) -> int | None:
     return None
 
 
+def largest_size(h: int, w: int, deepest: str, arch: str, history: int, free: int) -> int:
+    """The largest long side (px) at the aspect ratio h:w whose estimate fits in ``free`` bytes."""
+    long_side = max(h, w)
+
+    def need(side: int) -> int:
+        hh, ww = max(1, round(h * side / long_side)), max(1, round(w * side / long_side))
+        return estimate_bytes(hh, ww, deepest, arch, history)
+
+    # Memory grows with the pixel count: bracket the limit by doubling, then bisect.
+    lo, hi = 16, 16
+    while need(hi) <= free and hi < 1 << 20:
+        lo, hi = hi, hi * 2
+    while hi - lo > 1:
+        mid = (lo + hi) // 2
+        lo, hi = (mid, hi) if need(mid) <= free else (lo, mid)
+    return lo
+
+
 def check_fits(
     h: int,
     w: int,
@@ -64,16 +82,7 @@ def check_fits(
     free = available if available is not None else available_bytes(device)
     if free is None or need <= free:
         return need
-    scale = (free / need) ** 0.5  # memory grows with the pixel count
-    largest = int(max(h, w) * scale * 0.95)
-    while (
-        largest > 16
-        and estimate_bytes(
-            int(h * largest / max(h, w)), int(w * largest / max(h, w)), deepest, arch, history
-        )
-        > free
-    ):
-        largest = int(largest * 0.95)
+    largest = largest_size(h, w, deepest, arch, history, free)
     raise InputImageError(
         f"a {w}x{h} px image needs about {need / 2**30:.1f} GiB up to {deepest} but only "
         f"{free / 2**30:.1f} GiB is free on {device.type}; use size={largest} or less "

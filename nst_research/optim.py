@@ -68,8 +68,12 @@ class LBFGS(torch.optim.LBFGS):
         # 1.25 * max_iter = 1: without this the "line search" would only ever try its first step.
         group["max_eval"] = group["max_iter"] * (1 + MAX_LINE_SEARCH_EVALS if search else 1)
 
+        first: list[torch.Tensor] = []
+
         def scaled() -> torch.Tensor:
             loss = closure()
+            if not first:
+                first.append(loss)
             if "loss_scale" not in state:
                 value = abs(float(loss.detach()))
                 state["loss_scale"] = 1.0 / value if math.isfinite(value) and value > 0 else 1.0
@@ -91,9 +95,10 @@ class LBFGS(torch.optim.LBFGS):
             if math.isfinite(f) and math.isfinite(gg) and gg > 0 and g1 > 0:
                 group["lr"] = (abs(f) / gg) / min(1.0, 1.0 / g1)
         try:
-            return super().step(scaled)
+            super().step(scaled)
         finally:
             group["lr"] = lr
+        return first[0]  # as torch: the loss where the step started, in the caller's scale
 
 
 def lbfgs(

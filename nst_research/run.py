@@ -172,7 +172,7 @@ def _make_logger(cfg: DictConfig, run_dir: Path, run_name: str, group: str | Non
     return logger
 
 
-def _fast_gpu(module: StyleTransfer, trainer_cfg: DictConfig) -> None:
+def apply_fast_gpu(module: StyleTransfer, trainer_cfg: DictConfig) -> None:
     """The GPU fast path: cuDNN autotuning, TF32 convolutions and matmuls, channels_last."""
     if trainer_cfg.get("cudnn_benchmark", True):
         torch.backends.cudnn.benchmark = True
@@ -295,7 +295,7 @@ def run(
         bf16=bool(cfg.trainer.get("bf16", False)),
     )
     if gpu:
-        _fast_gpu(module, cfg.trainer)
+        apply_fast_gpu(module, cfg.trainer)
 
     # Provenance, recorded before the run starts.
     provenance = {

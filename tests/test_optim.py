@@ -60,8 +60,12 @@ def test_first_step_is_polyak_and_later_steps_cost_one_evaluation():
     closure = make_closure(opt)
     f0 = closure().item()
     evals = []
-    for _ in range(12):
-        opt.step(closure)
+    for i in range(12):
+        f_before = closure().item()
+        returned = opt.step(closure).item()
+        assert returned == pytest.approx(f_before)  # torch's contract, in the caller's scale
+        if i == 0:
+            assert returned == pytest.approx(f0)
         evals.append(opt.state[x]["func_evals"])
     state = opt.state[x]
     assert state["loss_scale"] == pytest.approx(1.0 / f0)

@@ -149,8 +149,9 @@ def test_size_that_cannot_fit_is_refused_with_the_largest_that_fits():
     assert "needs about" in msg and "use size=" in msg and "\n" not in msg
     largest = int(msg.split("use size=")[1].split()[0])
     assert 128 <= largest < 4000
-    h, w = round(3000 * largest / 4000), largest
-    assert estimate_bytes(h, w, "relu5_1") <= 2**30
+    assert estimate_bytes(largest, round(3000 * largest / 4000), "relu5_1") <= 2**30
+    bigger = largest + 1  # and it is the largest: one pixel more does not fit
+    assert estimate_bytes(bigger, round(3000 * bigger / 4000), "relu5_1") > 2**30
     assert check_fits(64, 64, "relu5_1", "vgg19", 100, torch.device("cpu"), available=2**30) > 0
 
 

@@ -50,6 +50,7 @@ from nst_research.config import register, validate
 from nst_research.features import PREPROCESSING, build_extractor, default_preprocessing
 from nst_research.images import image_to_tensor, load_image
 from nst_research.module import LossConfig, StyleTransfer
+from nst_research.run import apply_fast_gpu
 
 REPO = Path(__file__).resolve().parents[2]
 CONF_DIR = REPO / "conf"
@@ -58,8 +59,14 @@ VENV_BIN = Path(sys.executable).parent  # not resolved: the venv's bin, where `n
 # --- configuration -----------------------------------------------------------------------------
 
 
-def compose_cfg(size: int, iterations: int, device: str) -> DictConfig:
-    """The config of ``nst size=<size> iterations=<n> logger.mode=offline snapshot_every=100``."""
+def compose_cfg(
+    size: int, iterations: int, device: str, extra: list[str] | None = None
+) -> DictConfig:
+    """The config of ``nst size=<size> iterations=<n> logger.mode=offline snapshot_every=100``.
+
+    On CUDA ``trainer=gpu`` (cuDNN autotuning, TF32, channels_last); ``extra`` are further
+    overrides (``--set``), e.g. ``trainer.bf16=true``, applied to both loops.
+    """
     overrides = [
         f"size={size}",
         f"iterations={iterations}",
@@ -68,6 +75,7 @@ def compose_cfg(size: int, iterations: int, device: str) -> DictConfig:
     ]
     if device == "cuda":
         overrides.append("trainer=gpu")
+    overrides += list(extra or [])
     with initialize_config_dir(config_dir=str(CONF_DIR), version_base="1.3"):
         return compose(config_name="config", overrides=overrides)
 
@@ -209,7 +217,10 @@ class PlainSetup:
             style_layers=self.style_layers,
             loss=self.loss_cfg,
             optimizer=instantiate(self.cfg.optimizer),
+            bf16=bool(self.cfg.trainer.get("bf16", False)),
         ).to(self.device)
+        if self.device == "cuda":
+            apply_fast_gpu(m, self.cfg.trainer)  # the same fast path run() takes
         m.compute_targets()
         return m
 
@@ -221,6 +232,7 @@ def time_plain(setup: PlainSetup, iterations: int, drop: int) -> dict[str, Any]:
     image = module.image
     opt = module.optimizer_factory([image]).optimizer
     evals = 0
+    evals_per_step: list[int] = []
 
     def closure() -> torch.Tensor:
         nonlocal evals
@@ -235,20 +247,86 @@ def time_plain(setup: PlainSetup, iterations: int, drop: int) -> dict[str, Any]:
     other = OtherLoad()
     for _ in range(iterations):
         t0 = time.perf_counter()
+        before = evals
         loss = opt.step(closure)
         sync(device)
         times.append(time.perf_counter() - t0)
+        evals_per_step.append(evals - before)
     kept = times[drop:] or times
     result = {
         "s_per_iter": statistics.median(kept),
         "iterations": iterations,
-        "closure_evals_per_iter": evals / iterations,
+        # L-BFGS line-searches its first two iterations (several evaluations), then takes one
+        # evaluation per iteration: the median iteration, which s_per_iter times, costs this many.
+        "closure_evals_per_iter": statistics.median(evals_per_step[drop:] or evals_per_step),
+        "closure_evals_total": evals,
         "peak_mb": peak_mb(device),
         "other_processes_cores": other.cores(),
         "first_iter_s": times[0],
         "final_loss": float(loss.detach()),  # loss at the last iteration's start, as the harness
     }
     return result
+
+
+# --- the largest size that fits ----------------------------------------------------------------
+
+
+def bisect_largest(fits, lo: int, hi: int, step: int = 64) -> tuple[int, bool]:
+    """Largest size in [lo, hi] (to ``step`` px) for which ``fits(size)``; ``lo`` must fit.
+
+    Returns (size, hit_ceiling): hit_ceiling means ``hi`` itself fits, so the true limit is higher.
+    """
+    if fits(hi):
+        return hi, True
+    while hi - lo > step:
+        mid = (lo + hi) // 2
+        lo, hi = (mid, hi) if fits(mid) else (lo, mid)
+    return lo, False
+
+
+def largest_size(
+    device: str, known_fit: int, iters: int, extra: list[str], measure: bool
+) -> dict[str, Any]:
+    """The memory estimate's largest size for the free memory; on CUDA also the measured one.
+
+    Measured = the largest long side at which a few plain-loop L-BFGS iterations run without a
+    CUDA out-of-memory error, bisected between the largest benchmarked size and 1.5x the estimate.
+    """
+    cfg = compose_cfg(known_fit, 3, device, extra)
+    setup = PlainSetup(cfg, device)
+    h, w = setup.content.shape[-2:]
+    weights = {**setup.content_layers, **setup.style_layers}
+    names = setup.extractor.names
+    deepest = max((n for n, wt in weights.items() if wt > 0), key=names.index)
+    history = int(cfg.optimizer.get("history_size", 0) or 0)
+    del setup
+    free = memory.available_bytes(torch.device(device))
+    out: dict[str, Any] = {"free_mb": None if free is None else free / 2**20}
+    if free is not None:
+        out["estimate_px"] = memory.largest_size(int(h), int(w), deepest, "vgg19", history, free)
+    if not (measure and device == "cuda"):
+        return out
+    peaks: dict[int, float] = {}
+
+    def fits(size: int) -> bool:
+        print(f"[bench] largest size: trying {size} px", file=sys.stderr, flush=True)
+        gc.collect()
+        torch.cuda.empty_cache()
+        try:
+            trial = PlainSetup(compose_cfg(size, iters, device, extra), device)
+            peaks[size] = time_plain(trial, iters, drop=1)["peak_mb"]
+            return True
+        except torch.cuda.OutOfMemoryError:
+            return False
+        finally:
+            trial = None
+            gc.collect()
+            torch.cuda.empty_cache()
+
+    ceiling = int(1.5 * out.get("estimate_px", 4 * known_fit))
+    size, hit = bisect_largest(fits, known_fit, max(ceiling, known_fit + 64))
+    out.update({"measured_px": size, "measured_is_lower_bound": hit, "peak_mb": peaks.get(size)})
+    return out
 
 
 # --- FLOPs -------------------------------------------------------------------------------------
@@ -409,7 +487,8 @@ def markdown(report: dict[str, Any]) -> str:
         f"- iterations per measurement: {env['iters']}, repeats: {env['repeats']} (interleaved a, b "
         "after a warm-up of each); times are the median over repeats (min-max in brackets)",
         "- config: defaults (vgg19 caffe, gatys2016 layers, lbfgs, content init, W&B offline, "
-        "progress bar on, snapshot_every=100), content builtin:grace_hopper, style builtin:swirls",
+        "progress bar on, snapshot_every=100), content builtin:grace_hopper, style builtin:swirls"
+        + (f"; overrides {' '.join(env['overrides'])}" if env.get("overrides") else ""),
         "",
         "| size | image HxW | (a) harness s/it | (b) plain s/it | a/b | a/b idle repeats | a-b ms/it "
         "| fwd GFLOP | GFLOP/it (3x fwd) | GFLOP/s (b) | GFLOP/s (a) | harness fixed s/run "
@@ -487,6 +566,26 @@ def markdown(report: dict[str, Any]) -> str:
     other = env.get("startup_other_processes_cores")
     if report["startup"] and other is not None:
         lines += ["", f"- other processes kept {other:.2f} cores busy meanwhile."]
+    largest = report.get("largest") or {}
+    if largest:
+        lines += ["", "## Largest size that fits", ""]
+        if largest.get("estimate_px") is not None:
+            lines.append(
+                f"- estimate (`nst_research.memory`, what `nst` accepts): long side "
+                f"{largest['estimate_px']} px with {largest['free_mb'] / 1024:.1f} GiB free on "
+                f"{env['device']}"
+            )
+        if largest.get("measured_px") is not None:
+            bound = " or more (the search's ceiling)" if largest["measured_is_lower_bound"] else ""
+            peak = largest.get("peak_mb")
+            lines.append(
+                f"- measured: long side {largest['measured_px']} px{bound} runs L-BFGS without "
+                "running out of memory"
+                + (f", peak {peak:.0f} MiB allocated" if peak is not None else "")
+                + " (bisected to 64 px)"
+            )
+        elif env["device"] != "cuda":
+            lines.append("- not measured on CPU (it would mean filling the machine's memory)")
     lines.append("")
     return "\n".join(lines)
 
@@ -504,6 +603,18 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         "--startup-repeats", type=int, default=3, help="runs of each start-up command (0: skip)"
     )
     p.add_argument("--device", choices=("auto", "cpu", "cuda"), default="auto")
+    p.add_argument(
+        "--set",
+        action="append",
+        default=[],
+        metavar="KEY=VALUE",
+        help="an extra nst override for both loops (repeatable), e.g. --set trainer.bf16=true",
+    )
+    p.add_argument(
+        "--no-largest",
+        action="store_true",
+        help="skip the search for the largest size that fits (GPU; on CPU only the estimate)",
+    )
     p.add_argument("--out", type=Path, default=REPO / "bench_results", help="output folder")
     p.add_argument(
         "--render",
@@ -561,6 +672,7 @@ def main(argv: list[str] | None = None) -> int:
         "iters": iters,
         "repeats": args.repeats,
         "sizes": sizes,
+        "overrides": args.set,
     }
     t_total = time.perf_counter()
     print(
@@ -584,8 +696,8 @@ def main(argv: list[str] | None = None) -> int:
         print(f"[bench] harness output goes to {log}", file=sys.stderr, flush=True)
     results = []
     for size in sizes:
-        cfg = compose_cfg(size, iters, device)
-        warm_cfg = compose_cfg(size, args.warmup_iters, device)
+        cfg = compose_cfg(size, iters, device, args.set)
+        warm_cfg = compose_cfg(size, args.warmup_iters, device, args.set)
         setup = PlainSetup(cfg, device)
         flops = count_flops(setup)
         other = OtherLoad()
@@ -634,9 +746,16 @@ def main(argv: list[str] | None = None) -> int:
         del setup
         gc.collect()
 
+    print("[bench] largest size that fits ...", file=sys.stderr, flush=True)
+    largest = largest_size(device, max(sizes), 3, args.set, measure=not args.no_largest)
     environment["torch_threads_after"] = torch.get_num_threads()
     environment["total_s"] = time.perf_counter() - t_total
-    report = {"environment": environment, "sizes": results, "startup": startup}
+    report = {
+        "environment": environment,
+        "sizes": results,
+        "startup": startup,
+        "largest": largest,
+    }
     text = markdown(report)
     args.out.mkdir(parents=True, exist_ok=True)
     (args.out / "bench.md").write_text(text)

@@ -1,0 +1,92 @@
+"""``make bench`` (experiments/bench/bench.py) and the GPU fast path, checked on CPU.
+
+No timings are asserted (performance is measured by the bench itself, not by tests): these check
+that the bench measures the same work in both loops and writes its report.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import json
+import subprocess
+import sys
+
+import pytest
+import torch
+
+from tests.conftest import REPO
+
+
+def load_bench():
+    spec = importlib.util.spec_from_file_location("bench", REPO / "experiments/bench/bench.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_bisect_largest_finds_the_limit_to_the_step():
+    bench = load_bench()
+    tried = []
+
+    def fits(size):
+        tried.append(size)
+        return size <= 1500
+
+    size, ceiling = bench.bisect_largest(fits, 512, 4096, step=64)
+    assert 1500 - 64 < size <= 1500 and not ceiling
+    assert len(tried) <= 8  # bisection, not a scan
+    assert bench.bisect_largest(lambda s: True, 512, 4096) == (4096, True)
+
+
+def test_fast_gpu_settings_keep_the_features():
+    """apply_fast_gpu (trainer=gpu) on this torch: channels_last weights, same features."""
+    from nst_research.features import VGGFeatures
+    from nst_research.run import apply_fast_gpu
+
+    saved = (
+        torch.backends.cudnn.benchmark,
+        torch.backends.cudnn.allow_tf32,
+        torch.backends.cuda.matmul.allow_tf32,
+    )
+
+    class Holder:
+        extractor = VGGFeatures(["relu2_1"])
+
+    x = torch.rand(1, 3, 24, 24)
+    with torch.no_grad():
+        before = Holder.extractor(x)["relu2_1"]
+    try:
+        apply_fast_gpu(Holder, {"cudnn_benchmark": True, "tf32": True, "channels_last": True})
+        assert torch.backends.cudnn.benchmark and torch.backends.cuda.matmul.allow_tf32
+        conv = Holder.extractor.features[0]
+        assert conv.weight.is_contiguous(memory_format=torch.channels_last)
+        with torch.no_grad():
+            after = Holder.extractor(x)["relu2_1"]
+    finally:
+        (
+            torch.backends.cudnn.benchmark,
+            torch.backends.cudnn.allow_tf32,
+            torch.backends.cuda.matmul.allow_tf32,
+        ) = saved
+    torch.testing.assert_close(after, before, rtol=1e-4, atol=1e-5)
+
+
+@pytest.mark.slow
+def test_bench_compares_the_same_work_and_writes_its_report(tmp_path):
+    proc = subprocess.run(
+        [sys.executable, str(REPO / "experiments/bench/bench.py"), "--sizes", "32",
+         "--iters", "4", "--repeats", "1", "--warmup-iters", "3", "--startup-repeats", "0",
+         "--out", str(tmp_path)],
+        capture_output=True, text=True, timeout=600, cwd=REPO,
+    )  # fmt: skip
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    report = json.loads((tmp_path / "bench.json").read_text())
+    (row,) = report["sizes"]
+    assert row["size"] == 32
+    assert row["same_final_loss"]  # (a) and (b) ran the same optimisation
+    assert row["closure_evals_per_iter"] == 1  # steady-state L-BFGS: one evaluation per iteration
+    assert row["ratio_a_over_b"] > 0 and row["flops"]["forward"] > 0
+    assert all(x["peak_mb"] > 100 for x in row["harness"] + row["plain"])
+    assert report["largest"]["estimate_px"] > 512  # the memory estimate for this machine
+    text = (tmp_path / "bench.md").read_text()
+    assert "| 32 |" in text and "## Largest size that fits" in text
