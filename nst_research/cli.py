@@ -11,7 +11,7 @@ from pathlib import Path
 import hydra
 from hydra.core.hydra_config import HydraConfig
 from hydra.types import RunMode
-from omegaconf import DictConfig
+from omegaconf import DictConfig, OmegaConf
 
 from nst_research.config import NSTSchema, register
 from nst_research.errors import NSTError
@@ -144,10 +144,60 @@ def check_top_level_values(argv: list[str]) -> str | None:
     return None
 
 
+def _group_keys(group: str, option: str) -> list[str] | None:
+    path = Path(CONF_DIR) / group / f"{option}.yaml"
+    if not path.is_file():
+        return None
+    node = OmegaConf.load(path)
+    return (
+        [str(k) for k in node.keys() if k != "defaults"] if isinstance(node, DictConfig) else None
+    )
+
+
+def check_group_keys(argv: list[str]) -> str | None:
+    """One line for ``group.key=value`` naming a key the chosen option of that group lacks.
+
+    The option is the one chosen on the command line or the default of ``conf/config.yaml``.
+    Skipped when a ``+name=...`` config is appended (an ablation preset may change the options)
+    and for ``init`` when a task is chosen (tasks set their own init).
+    """
+    if any(a.startswith("+") and "=" in a and "." not in a.partition("=")[0] for a in argv):
+        return None
+    defaults = OmegaConf.load(Path(CONF_DIR) / "config.yaml").defaults
+    chosen: dict[str, list[str]] = {}
+    for item in defaults:
+        if isinstance(item, DictConfig):
+            for group, option in item.items():
+                chosen[str(group)] = [str(option)]
+    task_given = False
+    for arg in argv:
+        key, sep, value = arg.partition("=")
+        if sep and key in GROUPS:
+            chosen[key] = [v.strip() for v in value.split(",")]
+            task_given = task_given or key == "task"
+    for arg in argv:
+        key, sep, _ = arg.partition("=")
+        if not sep or key.startswith(("+", "~", "-")) or "." not in key:
+            continue
+        group, _, rest = key.partition(".")
+        name = rest.split(".")[0].split("[")[0]
+        if group not in GROUPS or group == "task" or (group == "init" and task_given):
+            continue
+        for option in chosen.get(group, []):
+            keys = _group_keys(group, option)
+            if keys is not None and name not in keys:
+                return (
+                    f"unknown key {name!r} in {group}={option} (its keys: {', '.join(keys)}); "
+                    f"fix the name, or add a new key with +{key}=..."
+                )
+    return None
+
+
 def main() -> None:
     os.environ.setdefault("NST_EXPERIMENTS_DIR", str(REPO / "experiments"))
     register()
-    problem = check_group_choices(sys.argv[1:]) or check_top_level_values(sys.argv[1:])
+    argv = sys.argv[1:]
+    problem = check_group_choices(argv) or check_top_level_values(argv) or check_group_keys(argv)
     if problem:
         print(f"error: {problem}", file=sys.stderr)
         raise SystemExit(2)

@@ -171,7 +171,27 @@ def test_top_level_values_are_checked_in_one_line():
     assert msg.endswith("add a new key with +colour=...)")
 
 
-@pytest.mark.parametrize("override", ["optimizer=0", "size=abc", "colour=red", "model.weights=x"])
+def test_group_keys_are_checked_against_the_chosen_option():
+    from nst_research.cli import check_group_keys
+
+    ok = ["optimizer.lr=2", "optimizer=adam", "optimizer.beta1=0.5", "logger.tags=[a]",
+          "layers.style=[relu1_1]", "loss.style_weight=3", "+model.extra=1", "hydra.job.chdir=false",
+          "task=reconstruct_style", "init.path=x.png"]  # fmt: skip
+    assert check_group_keys(ok) is None
+    assert check_group_keys(["model.colour=red"]) == (
+        "unknown key 'colour' in model=vgg19 (its keys: arch, weights, pooling, preprocessing, "
+        "allow_download); fix the name, or add a new key with +model.colour=..."
+    )
+    # the option chosen on the command line decides, in any order
+    assert "in optimizer=adam" in check_group_keys(["optimizer.history_size=3", "optimizer=adam"])
+    assert check_group_keys(["optimizer.history_size=3"]) is None  # lbfgs has it
+    # an appended preset may change options: left to Hydra
+    assert check_group_keys(["+ablation=optimizer", "optimizer.history_size=3"]) is None
+
+
+@pytest.mark.parametrize(
+    "override", ["optimizer=0", "size=abc", "colour=red", "model.weights=x", "model.colour=red"]
+)
 def test_cli_config_errors_exit_2_without_traceback(override, tmp_path):
     import subprocess
     import sys
