@@ -77,10 +77,13 @@ class VGGFeatures(nn.Module):
         pooling: ``max`` or ``avg`` (Gatys et al. 2016 prefer average pooling).
 
     ``forward(x)`` takes a (B, 3, H, W) preprocessed image and returns ``{name: (B, C, H', W')}``.
-    Weights are loaded with :func:`load_weights`; the module starts with random weights.
+    Weights are loaded with :func:`load_weights`; the module starts with random weights, or with
+    ``init=False`` with none at all (meta tensors, skipping the random init) until they are loaded.
     """
 
-    def __init__(self, layers: Sequence[str], arch: str = "vgg19", pooling: str = "max") -> None:
+    def __init__(
+        self, layers: Sequence[str], arch: str = "vgg19", pooling: str = "max", init: bool = True
+    ) -> None:
         super().__init__()
         if pooling not in ("max", "avg"):
             raise ConfigError(f"unknown pooling {pooling!r}; choose model.pooling=max or avg")
@@ -97,7 +100,8 @@ class VGGFeatures(nn.Module):
         for name in self.names:
             if name.startswith("conv"):
                 out_ch = CHANNELS[int(name[4]) - 1]
-                modules.append(nn.Conv2d(in_ch, out_ch, 3, padding=1))
+                device = None if init else torch.device("meta")
+                modules.append(nn.Conv2d(in_ch, out_ch, 3, padding=1, device=device))
                 in_ch = out_ch
             elif name.startswith("relu"):
                 modules.append(nn.ReLU(inplace=False))
@@ -230,7 +234,13 @@ def load_weights(model: VGGFeatures, state: dict[str, Tensor]) -> None:
                 f"weight {key} has shape {tuple(state[key].shape)}, expected {tuple(value.shape)} "
                 f"for {model.arch}; is model= set to the right architecture?"
             )
-    model.features.load_state_dict({k[len("features.") :]: state[k] for k in own})
+    wanted = {k[len("features.") :]: state[k] for k in own}
+    if any(p.is_meta for p in model.parameters()):  # built with init=False: take fresh copies
+        wanted = {k: v.detach().clone() for k, v in wanted.items()}
+        model.features.load_state_dict(wanted, assign=True)
+        model.requires_grad_(False)
+    else:
+        model.features.load_state_dict(wanted)
 
 
 def state_dict_hash(state: dict[str, Tensor]) -> str:
@@ -250,7 +260,7 @@ def build_extractor(
     allow_download: bool = True,
 ) -> tuple[VGGFeatures, str]:
     """A frozen extractor with loaded weights, and the hash of the full weight source."""
-    model = VGGFeatures(layers, arch=arch, pooling=pooling)
+    model = VGGFeatures(layers, arch=arch, pooling=pooling, init=False)
     key = weights
     if weights not in ("caffe", "torchvision"):
         p = Path(weights).expanduser()

@@ -96,6 +96,7 @@ def test_weight_sources_are_loaded_once_per_process_and_reread_when_edited(tmp_p
         a.features[0].weight.zero_()  # a run never changes its VGG, but the cache must not care
     b, digest_b = build_extractor(["relu1_1"], weights=str(path))
     assert digest_a == digest_b
+    assert not any(p.is_meta or p.requires_grad for p in b.parameters())  # loaded and frozen
     assert_close(b.features[0].weight, tv.features[0].weight)  # a fresh copy, not a's tensor
     with torch.no_grad():
         tv.features[0].weight.add_(1.0)
