@@ -40,3 +40,18 @@ def check_layers(requested: Iterable[str], arch: str = "vgg19") -> None:
             f"unknown layer name(s) {', '.join(map(repr, unknown))} for {arch}; "
             f"valid names: {' '.join(valid)}"
         )
+
+# Metric names (W&B, metrics.json, losses.csv, reports and figures read them from here).
+LOSS_TOTAL = "loss/total"
+LOSS_CONTENT = "loss/content"
+LOSS_STYLE = "loss/style"
+LOSS_TV = "loss/tv"
+LOSS_KEYS = (LOSS_TOTAL, LOSS_CONTENT, LOSS_STYLE, LOSS_TV)
+TIME_STEP = "time/step_s"
+IMAGE_GENERATED = "image/generated"
+IMAGE_FINAL = "image/final"
+
+
+def style_layer_key(layer: str) -> str:
+    """The metric name of one style layer's weighted term, e.g. ``loss/style/relu1_1``."""
+    return f"{LOSS_STYLE}/{layer}"
