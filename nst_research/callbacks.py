@@ -1,4 +1,8 @@
-"""Callbacks: the side effects of a run (snapshot images, loss history, W&B images)."""
+"""Callbacks: the side effects of a run (snapshot images, loss history, W&B images).
+
+Each reads the module's :class:`~nst_research.status.StepRecord` of the step that just ended;
+a step that diverged (or none yet) is skipped.
+"""
 
 from __future__ import annotations
 
@@ -12,6 +16,8 @@ import torch
 from pytorch_lightning.callbacks import TQDMProgressBar
 
 from nst_research.images import save_image, tensor_to_image
+from nst_research.names import IMAGE_GENERATED, LOSS_CONTENT, LOSS_STYLE, LOSS_TOTAL
+from nst_research.status import RunStatus, StepRecord
 
 
 def log_image(trainer: pl.Trainer, key: str, rgb: torch.Tensor, step: int) -> None:
@@ -29,6 +35,14 @@ def log_image(trainer: pl.Trainer, key: str, rgb: torch.Tensor, step: int) -> No
             logger.log_image(key=key, images=[array], step=step)
 
 
+def good_record(pl_module: pl.LightningModule) -> StepRecord | None:
+    """The record of the step that just ended, if the run is still going well."""
+    record = getattr(pl_module, "record", None)
+    if record is None or record.status is not RunStatus.RUNNING:
+        return None
+    return record
+
+
 class Snapshots(pl.Callback):
     """Writes ``snapshots/step_XXXXX.png`` every ``every`` steps and logs it as ``image/generated``."""
 
@@ -38,14 +52,14 @@ class Snapshots(pl.Callback):
 
     def on_train_batch_end(self, trainer, pl_module, outputs, batch, batch_idx) -> None:
         step = trainer.global_step
-        if self.every > 0 and step % self.every == 0 and pl_module.status == "running":
+        if self.every > 0 and step % self.every == 0 and good_record(pl_module):
             rgb = pl_module.rgb()
             save_image(rgb, self.dir / f"step_{step:05d}.png")
-            log_image(trainer, "image/generated", rgb, step)
+            log_image(trainer, IMAGE_GENERATED, rgb, step)
 
 
 class LossHistory(pl.Callback):
-    """Keeps every step's metrics (floats the module already has) and writes ``losses.csv``."""
+    """Keeps every step's losses (floats the module already has) and writes ``losses.csv``."""
 
     def __init__(self) -> None:
         self.steps: list[int] = []
@@ -54,9 +68,10 @@ class LossHistory(pl.Callback):
 
     def on_train_batch_end(self, trainer, pl_module, outputs, batch, batch_idx) -> None:
         self.times.append(time.perf_counter())
-        if pl_module.status == "running" and pl_module.last_metrics:
-            self.steps.append(trainer.global_step)
-            self.rows.append(pl_module.last_metrics)
+        record = good_record(pl_module)
+        if record is not None:
+            self.steps.append(record.step)
+            self.rows.append(record.losses)
 
     def state_dict(self) -> dict:
         return {"steps": self.steps, "rows": self.rows}
@@ -71,9 +86,8 @@ class LossHistory(pl.Callback):
 
     def as_columns(self) -> dict[str, list[float]]:
         """``{"step": [...], "loss/total": [...], ...}``."""
-        keys = [k for k in (self.rows[0] if self.rows else {}) if k != "time/step_s"]
         columns: dict[str, list[float]] = {"step": [float(s) for s in self.steps]}
-        for key in keys:
+        for key in self.rows[0] if self.rows else {}:
             columns[key] = [row[key] for row in self.rows]
         return columns
 
@@ -88,23 +102,25 @@ class LossHistory(pl.Callback):
 
 
 class LogMetrics(pl.Callback):
-    """Sends each step's metrics to the experiment loggers (W&B, CSV) as one record."""
+    """Sends each step's record to the experiment loggers (W&B, CSV) as one record."""
 
     def on_train_batch_end(self, trainer, pl_module, outputs, batch, batch_idx) -> None:
-        if pl_module.status == "running" and pl_module.last_metrics:
+        record = good_record(pl_module)
+        if record is not None:
             for logger in trainer.loggers:
-                logger.log_metrics(pl_module.last_metrics, step=trainer.global_step)
+                logger.log_metrics(record.metrics(), step=record.step)
 
 
 class LossBar(TQDMProgressBar):
     """Lightning's progress bar showing the current total, content and style losses."""
 
     def get_metrics(self, trainer, pl_module) -> dict[str, str]:
-        m = pl_module.last_metrics
-        if not m:
+        record = getattr(pl_module, "record", None)
+        if record is None:
             return {}
+        m = record.losses
         return {
-            "total": f"{m['loss/total']:.3g}",
-            "content": f"{m['loss/content']:.3g}",
-            "style": f"{m['loss/style']:.3g}",
+            "total": f"{m[LOSS_TOTAL]:.3g}",
+            "content": f"{m[LOSS_CONTENT]:.3g}",
+            "style": f"{m[LOSS_STYLE]:.3g}",
         }

@@ -13,11 +13,12 @@ from hydra.core.hydra_config import HydraConfig
 from hydra.types import RunMode
 from omegaconf import DictConfig, OmegaConf
 
-from nst_research.config import NSTSchema, register
+from nst_research.compose import CONF_DIR as _CONF_DIR
+from nst_research.compose import EXPERIMENTS_DIR
+from nst_research.config import GROUPS, NSTSchema, register
 from nst_research.errors import NSTError
 
-REPO = Path(__file__).resolve().parents[1]
-CONF_DIR = str(REPO / "conf")
+CONF_DIR = str(_CONF_DIR)
 
 
 @hydra.main(version_base="1.3", config_path=CONF_DIR, config_name="config")
@@ -84,7 +85,6 @@ def _record_failure(run_dir: Path, error: Exception) -> None:
 
 
 _JOB_STARTED = False
-GROUPS = ("model", "layers", "loss", "optimizer", "init", "logger", "trainer", "task")
 
 
 def check_group_choices(argv: list[str]) -> str | None:
@@ -145,13 +145,19 @@ def check_top_level_values(argv: list[str]) -> str | None:
 
 
 def _group_keys(group: str, option: str) -> list[str] | None:
+    """The keys of ``conf/<group>/<option>.yaml``, with those of the same-group configs it extends
+    (its ``defaults`` list); keys starting with ``_`` (``_target_``) are not for users."""
     path = Path(CONF_DIR) / group / f"{option}.yaml"
     if not path.is_file():
         return None
     node = OmegaConf.load(path)
-    return (
-        [str(k) for k in node.keys() if k != "defaults"] if isinstance(node, DictConfig) else None
-    )
+    if not isinstance(node, DictConfig):
+        return None
+    keys = [str(k) for k in node.keys() if k != "defaults" and not str(k).startswith("_")]
+    for base in node.get("defaults", []):
+        if isinstance(base, str) and base != "_self_":
+            keys += [k for k in _group_keys(group, base) or [] if k not in keys]
+    return keys
 
 
 def check_group_keys(argv: list[str]) -> str | None:
@@ -194,7 +200,7 @@ def check_group_keys(argv: list[str]) -> str | None:
 
 
 def main() -> None:
-    os.environ.setdefault("NST_EXPERIMENTS_DIR", str(REPO / "experiments"))
+    os.environ.setdefault("NST_EXPERIMENTS_DIR", str(EXPERIMENTS_DIR))
     register()
     argv = sys.argv[1:]
     problem = check_group_choices(argv) or check_top_level_values(argv) or check_group_keys(argv)

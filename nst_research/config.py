@@ -16,13 +16,7 @@ from hydra.core.config_store import ConfigStore
 from omegaconf import DictConfig, ListConfig
 
 from nst_research.errors import ConfigError
-from nst_research.names import (
-    CONTENT_NORMS,
-    GRAM_NORMS,
-    REDUCTIONS,
-    TV_KINDS,
-    check_layers,
-)
+from nst_research.names import check_layers
 
 
 @dataclass
@@ -30,6 +24,7 @@ class NSTSchema:
     model: Any = None
     layers: Any = None
     loss: Any = None
+    style_loss: Any = None
     optimizer: Any = None
     init: Any = None
     logger: Any = None
@@ -45,6 +40,10 @@ class NSTSchema:
     name: str | None = None
     checkpoint: str = "interrupt"
     resume: str | None = None
+
+
+# The config groups (conf/<group>/*.yaml) a run needs; the CLI checks choices against them.
+GROUPS = ("model", "layers", "loss", "style_loss", "optimizer", "init", "logger", "trainer", "task")
 
 
 def register() -> None:
@@ -103,7 +102,7 @@ def _choice(value: Any, choices: tuple[str, ...], key: str) -> None:
 
 def validate(cfg: DictConfig) -> tuple[dict[str, float], dict[str, float]]:
     """Check a composed config; return the (content, style) layer-weight maps."""
-    for group in ("model", "layers", "loss", "optimizer", "init", "logger", "trainer"):
+    for group in GROUPS:
         if not isinstance(cfg.get(group), DictConfig):
             raise ConfigError(
                 f"{group} is not a config group choice; pick one with {group}=<option>"
@@ -129,13 +128,7 @@ def validate(cfg: DictConfig) -> tuple[dict[str, float], dict[str, float]]:
     loss = cfg.loss
     for key in ("content_weight", "style_weight", "tv_weight"):
         _finite_nonneg(loss[key], f"loss.{key}")
-    _choice(loss.gram_norm, GRAM_NORMS, "loss.gram_norm")
-    _choice(loss.content_norm, CONTENT_NORMS, "loss.content_norm")
-    _choice(loss.style_reduction, REDUCTIONS, "loss.style_reduction")
-    _choice(loss.tv, TV_KINDS, "loss.tv")
-    _choice(cfg.init.kind, ("content", "noise", "style", "image"), "init.kind")
-    _choice(cfg.logger.kind, ("wandb", "csv", "none"), "logger.kind")
-    _choice(cfg.logger.mode, ("offline", "online", "disabled"), "logger.mode")
+    _choice(cfg.checkpoint, ("never", "interrupt", "always"), "checkpoint")
     layers = cfg.layers
     content = layer_weights(layers.content, layers.get("content_weights"), "layers.content")
     style = layer_weights(layers.style, layers.get("style_weights"), "layers.style")

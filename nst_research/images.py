@@ -212,3 +212,28 @@ def file_sha256(path: str | os.PathLike[str]) -> str:
         while chunk := f.read(_CHUNK_BYTES):
             digest.update(chunk)
     return digest.hexdigest()
+
+
+def _grace_hopper() -> Path:
+    import matplotlib.cbook
+
+    return Path(matplotlib.cbook.get_sample_data("grace_hopper.jpg", asfileobj=False))
+
+
+BUILTIN_IMAGES = {  # builtin:<name> -> its file (offline: shipped with matplotlib or this package)
+    "grace_hopper": _grace_hopper,
+    "swirls": lambda: Path(__file__).with_name("assets") / "swirls.jpg",
+}
+
+
+def resolve_image(spec: str | os.PathLike[str], role: str) -> Path:
+    """A path, or ``builtin:grace_hopper`` (matplotlib's sample photo) / ``builtin:swirls``."""
+    spec = str(spec)
+    if not spec.startswith("builtin:"):
+        return Path(spec).expanduser()
+    name = spec.split(":", 1)[1]
+    if name not in BUILTIN_IMAGES:
+        raise InputImageError(
+            f"unknown built-in {role} {spec!r}; use builtin:grace_hopper, builtin:swirls or a path"
+        )
+    return BUILTIN_IMAGES[name]()

@@ -10,46 +10,34 @@ from __future__ import annotations
 import math
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
 
 import pytorch_lightning as pl
 import torch
 from torch import Tensor, nn
 
 from nst_research.features import Preprocessing, VGGFeatures
-from nst_research.losses import content_loss, gram_matrix, style_loss, tv_loss
+from nst_research.names import LOSS_TOTAL
 from nst_research.optim import OptimizerSpec
-
-
-@dataclass(frozen=True)
-class LossConfig:
-    """Weights and normalisations of the loss (mirrors ``conf/loss/*.yaml``)."""
-
-    content_weight: float = 1.0
-    style_weight: float = 1.0
-    tv_weight: float = 0.0
-    gram_norm: str = "chw"
-    content_norm: str = "mse"
-    style_reduction: str = "mean"
-    tv: str = "l2"
+from nst_research.status import RunStatus, StepRecord
+from nst_research.terms import Objective
 
 
 class StyleTransfer(pl.LightningModule):
-    """Optimises an image so its VGG features match a content image and its Grams a style image.
+    """Optimises an image so that its VGG features minimise an :class:`Objective`.
 
     Args:
-        extractor: frozen feature extractor returning at least the content and style layers.
+        extractor: frozen feature extractor returning at least the objective's layers.
         preprocess: maps RGB in [0, 1] to the extractor's input space and back.
         content, style, init: (1, 3, H, W) RGB images in [0, 1]; ``init`` has the content's size.
-        content_layers, style_layers: layer name -> weight (weights multiply each layer's term).
-        loss: weights and normalisations.
+        objective: the loss terms, their layers and weights; its targets are set here, once.
         optimizer: called with ``[image]``, returns an :class:`OptimizerSpec`.
         bf16: run the VGG under bf16 autocast (meant for GPUs; it also runs on CPU, where it is
             how the tests check this path); features are cast back, so Grams, losses, gradients
             and the L-BFGS arithmetic stay fp32.
 
     The image is optimised in the extractor's input space (for caffe weights BGR 0..255 minus the
-    mean), as in the reference implementations, so learning rates carry over from them.
+    mean), as in the reference implementations, so learning rates carry over from them. Each step
+    leaves a :class:`StepRecord` in ``self.record`` for the callbacks.
     """
 
     def __init__(
@@ -59,9 +47,7 @@ class StyleTransfer(pl.LightningModule):
         content: Tensor,
         style: Tensor,
         init: Tensor,
-        content_layers: dict[str, float],
-        style_layers: dict[str, float],
-        loss: LossConfig,
+        objective: Objective,
         optimizer: Callable[[list[nn.Parameter]], OptimizerSpec],
         bf16: bool = False,
     ) -> None:
@@ -70,23 +56,13 @@ class StyleTransfer(pl.LightningModule):
         self.automatic_optimization = False
         self.extractor = extractor
         self.preprocess = preprocess
-        self.loss_cfg = loss
+        self.objective = objective
         self.optimizer_factory = optimizer
-        self.content_layers = {k: float(v) for k, v in content_layers.items()}
-        self.style_layers = {k: float(v) for k, v in style_layers.items()}
-        if loss.content_weight == 0:
-            self.content_layers = {}
-        if loss.style_weight == 0:
-            self.style_layers = {}
         self.image = nn.Parameter(preprocess(init).contiguous())
         self.register_buffer("content_image", preprocess(content), persistent=False)
         self.register_buffer("style_image", preprocess(style), persistent=False)
-        for name in self.content_layers:
-            self.register_buffer(f"content_target_{name}", None, persistent=False)
-        for name in self.style_layers:
-            self.register_buffer(f"style_target_{name}", None, persistent=False)
-        self.status = "running"
-        self.last_metrics: dict[str, float] = {}
+        self.status = RunStatus.RUNNING
+        self.record: StepRecord | None = None
         self.register_buffer("last_good", self.image.detach().clone(), persistent=False)
         self._step_start: float | None = None
         self.spec: OptimizerSpec | None = None
@@ -103,41 +79,21 @@ class StyleTransfer(pl.LightningModule):
 
     @torch.no_grad()
     def compute_targets(self) -> None:
-        """Content features and style Grams, once (they do not change during a run)."""
-        if self.content_layers:
+        """Content and style targets, once (they do not change during a run)."""
+        objective = self.objective
+        if objective.content_layers:
             feats = self._features(self.content_image)
-            for name in self.content_layers:
-                setattr(self, f"content_target_{name}", feats[name].detach())
-        if self.style_layers:
+            objective.content.set_targets(feats, objective.content_layers)
+        if objective.style_layers:
             feats = self._features(self.style_image)
-            for name in self.style_layers:
-                gram = gram_matrix(feats[name], self.loss_cfg.gram_norm)
-                setattr(self, f"style_target_{name}", gram.detach())
+            objective.style.set_targets(feats, objective.style_layers)
 
     def on_fit_start(self) -> None:
         self.compute_targets()
 
     def compute_losses(self, image: Tensor) -> dict[str, Tensor]:
         """All loss terms of a (1, 3, H, W) image in input space; ``loss/total`` is their sum."""
-        cfg = self.loss_cfg
-        feats = self._features(image)
-        zero = image.new_zeros(())
-        losses: dict[str, Tensor] = {}
-        content = zero
-        for name, w in self.content_layers.items():
-            target = getattr(self, f"content_target_{name}")
-            content = content + w * content_loss(feats[name], target, cfg.content_norm)
-        style = zero
-        for name, w in self.style_layers.items():
-            target = getattr(self, f"style_target_{name}")
-            term = w * style_loss(feats[name], target, cfg.gram_norm, cfg.style_reduction)
-            losses[f"loss/style/{name}"] = term
-            style = style + term
-        tv = tv_loss(image, cfg.tv) if cfg.tv_weight else zero
-        total = cfg.content_weight * content + cfg.style_weight * style + cfg.tv_weight * tv
-        losses.update({"loss/content": content, "loss/style": style, "loss/tv": tv})
-        losses["loss/total"] = total
-        return losses
+        return self.objective(self._features(image), image)
 
     # --- optimisation ---------------------------------------------------------------------------
 
@@ -179,31 +135,32 @@ class StyleTransfer(pl.LightningModule):
         def closure() -> Tensor:
             opt.zero_grad(set_to_none=True)
             losses = self.compute_losses(self.image)
-            self.manual_backward(losses["loss/total"])
+            self.manual_backward(losses[LOSS_TOTAL])
             if not captured:  # the losses at the iterate the step starts from
                 captured.update({k: v.detach() for k, v in losses.items()})
-            return losses["loss/total"]
+            return losses[LOSS_TOTAL]
 
         before = self.image.detach().clone()
         opt.step(closure=closure)
         # One host sync per step for all the losses (L-BFGS syncs every step anyway); logging and
         # the progress bar read these floats, so they add no further syncs.
         values = torch.stack([v.float() for v in captured.values()]).tolist()
-        metrics = dict(zip(captured, values, strict=True))
-        if not math.isfinite(metrics["loss/total"]):
+        losses = dict(zip(captured, values, strict=True))
+        if not math.isfinite(losses[LOSS_TOTAL]):
             # The iterate this step started from is already bad: go back to the last good one.
             with torch.no_grad():
                 self.image.copy_(self.last_good)
-            self.status = "diverged"
+            self.status = RunStatus.DIVERGED
+            self.record = StepRecord(int(self.global_step), losses, 0.0, self.status)
             self.trainer.should_stop = True
             return
         self.last_good.copy_(before)
         if self.spec is not None and self.spec.scheduler is not None:
             self.spec.scheduler.step()
         now = time.perf_counter()
-        metrics["time/step_s"] = now - (self._step_start if self._step_start is not None else start)
+        elapsed = now - (self._step_start if self._step_start is not None else start)
         self._step_start = now
-        self.last_metrics = metrics
+        self.record = StepRecord(int(self.global_step), losses, elapsed, self.status)
 
     # --- images ---------------------------------------------------------------------------------
 

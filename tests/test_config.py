@@ -6,6 +6,7 @@ import pytest
 from hydra.errors import ConfigCompositionException
 from omegaconf.errors import ValidationError
 
+from nst_research.build import check
 from nst_research.config import layer_weights, validate
 from nst_research.errors import ConfigError
 from tests.conftest import CONF_DIR
@@ -37,7 +38,7 @@ def test_every_group_option_composes(compose, group, option):
         overrides.append("layers=custom")
     cfg = compose(overrides)
     assert cfg[group] is not None
-    validate(cfg)
+    check(cfg)
     if group == "optimizer":
         import torch
         from hydra.utils import instantiate
@@ -82,7 +83,7 @@ def test_unknown_key_fails_at_compose(compose):
 )
 def test_validate_rejects_bad_values(compose, overrides, match):
     with pytest.raises(ConfigError, match=match) as e:
-        validate(compose(overrides))
+        check(compose(overrides))  # validate + instantiate the choices (loss terms check theirs)
     assert "\n" not in str(e.value)
 
 
@@ -107,8 +108,9 @@ from hypothesis import strategies as st  # noqa: E402
 FUZZ_KEYS = [
     "size", "iterations", "seed", "style_scale", "snapshot_every", "loss.content_weight",
     "loss.style_weight", "loss.tv_weight", "loss.gram_norm", "loss.tv", "model.pooling",
-    "model.weights", "layers.style", "layers.content", "layers.style_weights", "init.kind",
-    "optimizer.lr", "optimizer", "model", "init", "logger.mode",
+    "model.weights", "layers.style", "layers.content", "layers.style_weights", "init.path",
+    "optimizer.lr", "optimizer", "model", "init", "logger.mode", "style_loss.norm",
+    "loss.style_reduction", "loss.content_norm", "style_loss",
 ]  # fmt: skip
 FUZZ_VALUES = st.one_of(
     st.integers(-(10**9), 10**9),
@@ -142,7 +144,7 @@ def test_fuzzed_overrides_give_clear_errors_only(key, value):
     finally:
         GlobalHydra.instance().clear()
     try:
-        validate(cfg)
+        check(cfg)
     except ConfigError as e:
         assert "\n" not in str(e) and str(e)
 

@@ -12,6 +12,8 @@ from nst_research import figures
 from nst_research.figures import FIGURES, SETTINGS, Options, assemble, main, make_figure
 from tests.conftest import REPO
 
+NOISE = "nst_research.inits.white_noise"
+
 # The classic names the recipes ask for, as tiny synthetic images: (width, height, kind).
 SYNTHETIC = {
     "tubingen.jpg": (48, 36, "gradient"),
@@ -116,18 +118,20 @@ def test_settings_become_the_papers_or_the_reference_config(data_dir):
     assert list(paper[0].layers.content) == ["conv4_2"]
     assert (paper[0].loss.content_weight, paper[0].loss.style_weight) == (1, 100000)
     assert paper[0].loss.gram_norm == "paper" and paper[0].loss.style_reduction == "sum"
-    assert paper[0].model.pooling == "avg" and paper[0].init.kind == "noise"
+    assert paper[0].model.pooling == "avg" and paper[0].init._target_ == NOISE
     assert list(ref[0].layers.style) == ["relu1_1", "relu2_1"]
     assert list(ref[0].layers.content) == ["relu4_2"]
     assert (ref[0].loss.content_weight, ref[0].loss.style_weight) == (5, 50000)
-    assert ref[0].loss.gram_norm == "chw" and ref[0].init.kind == "content"
+    assert (
+        ref[0].loss.gram_norm == "chw" and ref[0].init._target_ == "nst_research.inits.from_content"
+    )
     assert ref[0].model.pooling == "max"
     # Fig. 1 reconstructions start from noise in both settings, with only their own loss.
     for cfg, layer in ((paper[1], "conv2_2"), (ref[1], "relu2_2")):
-        assert cfg.task.kind == "reconstruct_content" and cfg.init.kind == "noise"
+        assert cfg.task.kind == "reconstruct_content" and cfg.init._target_ == NOISE
         assert list(cfg.layers.content) == [layer] and cfg.loss.style_weight == 0
     # Fig. 6: a tile's own init wins over the settings'.
-    assert paper[2].init.kind == ref[2].init.kind == "style"
+    assert paper[2].init._target_ == ref[2].init._target_ == "nst_research.inits.from_style"
     assert SETTINGS["paper"].weights(1e-3) == (1.0, 1000.0)
 
 

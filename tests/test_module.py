@@ -8,8 +8,29 @@ import pytorch_lightning as pl
 import torch
 
 from nst_research.features import PREPROCESSING, VGGFeatures
-from nst_research.module import LossConfig, StyleTransfer
+from nst_research.module import StyleTransfer
 from nst_research.optim import adam, lbfgs, sgd
+from nst_research.terms import ContentLoss, GramLoss, Objective, TVLoss
+
+
+def objective(
+    content_layers,
+    style_layers,
+    gram_norm="chw",
+    content_norm="mse",
+    style_reduction="mean",
+    tv="l2",
+    **weights,
+) -> Objective:
+    """The loss as the default config builds it (terms with these options)."""
+    return Objective(
+        content_layers,
+        style_layers,
+        content_term=ContentLoss(content_norm),
+        style_term=GramLoss(gram_norm, style_reduction),
+        tv_term=TVLoss(tv),
+        **weights,
+    )
 
 
 def toy_module(optimizer=lbfgs, **loss) -> StyleTransfer:
@@ -26,9 +47,11 @@ def toy_module(optimizer=lbfgs, **loss) -> StyleTransfer:
         content=content,
         style=style,
         init=content,
-        content_layers={"relu2_1": 1.0},
-        style_layers={"relu1_1": 0.5, "relu2_1": 0.5},
-        loss=LossConfig(**{"content_weight": 1.0, "style_weight": 100.0, "tv_weight": 0.0, **loss}),
+        objective=objective(
+            {"relu2_1": 1.0},
+            {"relu1_1": 0.5, "relu2_1": 0.5},
+            **{"content_weight": 1.0, "style_weight": 100.0, "tv_weight": 0.0, **loss},
+        ),
         optimizer=optimizer,
     )
 
@@ -48,10 +71,10 @@ def test_targets_are_non_persistent_buffers():
     module = toy_module()
     module.compute_targets()
     buffers = dict(module.named_buffers())
-    assert buffers["style_target_relu1_1"].shape == (1, 64, 64)
-    assert buffers["content_target_relu2_1"].shape == (1, 128, 8, 8)
+    assert buffers["objective.style.target_relu1_1"].shape == (1, 64, 64)
+    assert buffers["objective.content.target_relu2_1"].shape == (1, 128, 8, 8)
     state = module.state_dict()
-    assert not any(k.startswith(("style_target", "content_target")) for k in state)
+    assert not any("target" in k for k in state)
 
 
 def test_losses_at_content_init_and_zero_weights():
@@ -65,7 +88,7 @@ def test_losses_at_content_init_and_zero_weights():
         losses["loss/style"], losses["loss/style/relu1_1"] + losses["loss/style/relu2_1"]
     )
     no_style = toy_module(style_weight=0.0)
-    assert no_style.style_layers == {}
+    assert no_style.objective.style_layers == {}
 
 
 def fit(module: StyleTransfer, steps: int) -> pl.Trainer:
@@ -140,7 +163,8 @@ def test_bf16_autocast_runs_the_vgg_in_bf16_and_keeps_the_rest_fp32():
     )
     assert 0 < rel < 0.05  # the convolutions really ran in bf16 (8-bit mantissa), and close
     assert all(
-        getattr(module, f"style_target_{k}").dtype == torch.float32 for k in module.style_layers
+        module.objective.style.target(k).dtype == torch.float32
+        for k in module.objective.style_layers
     )
     start = module.compute_losses(module.image)
     assert all(v.dtype == torch.float32 for v in start.values())

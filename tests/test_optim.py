@@ -9,10 +9,10 @@ import pytest
 import torch
 
 from nst_research.features import PREPROCESSING, build_extractor
-from nst_research.images import image_to_tensor, load_image
-from nst_research.module import LossConfig, StyleTransfer
+from nst_research.images import image_to_tensor, load_image, resolve_image
+from nst_research.module import StyleTransfer
 from nst_research.optim import LBFGS, lbfgs
-from nst_research.run import resolve_image
+from tests.test_module import objective
 
 
 def quadratic(scale: float = 1.0, n: int = 64):
@@ -130,9 +130,9 @@ def paper_module(optimizer, size: int = 32) -> StyleTransfer:
         content=content,
         style=style,
         init=init,
-        content_layers={"conv4_2": 1.0},
-        style_layers={"conv1_1": 0.5, "conv2_1": 0.5},
-        loss=LossConfig(
+        objective=objective(
+            {"conv4_2": 1.0},
+            {"conv1_1": 0.5, "conv2_1": 0.5},
             content_weight=1.0,
             style_weight=1e5,
             tv_weight=0.0,

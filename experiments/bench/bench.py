@@ -41,19 +41,14 @@ from pathlib import Path
 from typing import Any
 
 import torch
-from hydra import compose, initialize_config_dir
-from hydra.utils import instantiate
-from omegaconf import DictConfig, OmegaConf
+from omegaconf import DictConfig
 
 from nst_research import memory
-from nst_research.config import register, validate
-from nst_research.features import PREPROCESSING, build_extractor, default_preprocessing
-from nst_research.images import image_to_tensor, load_image
-from nst_research.module import LossConfig, StyleTransfer
-from nst_research.run import apply_fast_gpu
+from nst_research.build import apply_fast_gpu, build_module, check, load_inputs
+from nst_research.compose import REPO, compose
+from nst_research.module import StyleTransfer
+from nst_research.names import LOSS_TOTAL
 
-REPO = Path(__file__).resolve().parents[2]
-CONF_DIR = REPO / "conf"
 VENV_BIN = Path(sys.executable).parent  # not resolved: the venv's bin, where `nst` lives
 
 # --- configuration -----------------------------------------------------------------------------
@@ -76,8 +71,7 @@ def compose_cfg(
     if device == "cuda":
         overrides.append("trainer=gpu")
     overrides += list(extra or [])
-    with initialize_config_dir(config_dir=str(CONF_DIR), version_base="1.3"):
-        return compose(config_name="config", overrides=overrides)
+    return compose(overrides)
 
 
 def sync(device: str) -> None:
@@ -169,7 +163,7 @@ def time_harness(
         "fixed_s": total - n * s if s else None,  # everything that is not n median iterations
         "peak_mb": peak_mb(device),
         "other_processes_cores": other_cores,
-        "final_loss": metrics["final_losses"].get("loss/total"),
+        "final_loss": metrics["final_losses"].get(LOSS_TOTAL),
     }
 
 
@@ -177,48 +171,21 @@ def time_harness(
 
 
 class PlainSetup:
-    """Everything the plain loop shares across repeats at one size (built the way run() does)."""
+    """Everything the plain loop shares across repeats at one size, from ``build``'s own parts."""
 
     def __init__(self, cfg: DictConfig, device: str) -> None:
-        from nst_research.run import resolve_image
-
         self.cfg, self.device = cfg, device
-        self.content_layers, self.style_layers = validate(cfg)
-        size = int(cfg.size)
-        content_path = resolve_image(cfg.content, "content image")
-        style_path = resolve_image(cfg.style, "style image")
-        self.content = image_to_tensor(load_image(content_path, role="content image"), size)
-        style_size = max(1, round(float(cfg.style_scale) * size))
-        self.style = image_to_tensor(load_image(style_path, role="style image"), style_size)
-        if cfg.init.kind != "content":
+        if cfg.init._target_ != "nst_research.inits.from_content":
             raise SystemExit("bench.py compares the default content init only")
-        weights = {**self.content_layers, **self.style_layers}
-        used = [n for n, wt in weights.items() if wt > 0] or list(self.content_layers)
-        self.extractor, _ = build_extractor(
-            used,
-            arch=cfg.model.arch,
-            weights=str(cfg.model.weights),
-            pooling=cfg.model.pooling,
-            allow_download=bool(cfg.model.allow_download),
-        )
-        prep = cfg.model.preprocessing
-        key = default_preprocessing(str(cfg.model.weights)) if prep == "auto" else prep
-        self.preprocess = PREPROCESSING[key]
-        self.loss_cfg = LossConfig(**OmegaConf.to_container(cfg.loss, resolve=True))
+        parts = check(cfg)
+        self.content_layers, self.style_layers = parts.content_layers, parts.style_layers
+        self.inputs = load_inputs(cfg, parts)
+        self.content = self.inputs.content
 
     def module(self) -> StyleTransfer:
-        m = StyleTransfer(
-            extractor=self.extractor,
-            preprocess=self.preprocess,
-            content=self.content,
-            style=self.style,
-            init=self.content.clamp(0, 1),
-            content_layers=self.content_layers,
-            style_layers=self.style_layers,
-            loss=self.loss_cfg,
-            optimizer=instantiate(self.cfg.optimizer),
-            bf16=bool(self.cfg.trainer.get("bf16", False)),
-        ).to(self.device)
+        """A fresh module (its own objective and targets) as ``build`` makes it, never fitted."""
+        m, _ = build_module(self.cfg, check(self.cfg), self.inputs)
+        m = m.to(self.device)
         if self.device == "cuda":
             apply_fast_gpu(m, self.cfg.trainer)  # the same fast path run() takes
         m.compute_targets()
@@ -238,7 +205,7 @@ def time_plain(setup: PlainSetup, iterations: int, drop: int) -> dict[str, Any]:
         nonlocal evals
         evals += 1
         opt.zero_grad(set_to_none=True)
-        loss = module.compute_losses(image)["loss/total"]
+        loss = module.compute_losses(image)[LOSS_TOTAL]
         loss.backward()
         return loss
 
@@ -296,7 +263,7 @@ def largest_size(
     setup = PlainSetup(cfg, device)
     h, w = setup.content.shape[-2:]
     weights = {**setup.content_layers, **setup.style_layers}
-    names = setup.extractor.names
+    names = setup.module().extractor.names
     deepest = max((n for n, wt in weights.items() if wt > 0), key=names.index)
     history = int(cfg.optimizer.get("history_size", 0) or 0)
     del setup
@@ -370,7 +337,7 @@ def count_flops(setup: PlainSetup) -> dict[str, Any]:
     forward = sum(c["flops"] for c in convs)
     counter = FlopCounterMode(display=False)
     with counter:
-        module.compute_losses(module.image)["loss/total"].backward()
+        module.compute_losses(module.image)[LOSS_TOTAL].backward()
     return {
         "convs": len(convs),
         "forward": forward,
@@ -642,7 +609,6 @@ def main(argv: list[str] | None = None) -> int:
     iters = args.iters or (50 if device == "cuda" else 20)
     if iters < 3:
         raise SystemExit("--iters must be at least 3 (the first iteration is dropped)")
-    register()
 
     tmp_ctx = tempfile.TemporaryDirectory(prefix="nst-bench-")
     tmp = Path(tmp_ctx.name)

@@ -1,0 +1,258 @@
+"""Build a run from a composed config: the only place that instantiates configs.
+
+:func:`check` instantiates what the config chooses (loss terms, init, logger, optimiser) and so
+checks every option with a one-line error before any work; :func:`load_inputs` reads and sizes
+the images; :func:`build_module` loads the frozen extractor and makes the LightningModule;
+:func:`build` adds the run directory, logger, callbacks and Trainer. ``nst_research.run.fit``
+trains what :func:`build` returns.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import pytorch_lightning as pl
+import torch
+from hydra.errors import InstantiationException
+from hydra.utils import instantiate
+from omegaconf import DictConfig, OmegaConf
+from omegaconf.errors import MissingMandatoryValue
+
+from nst_research import edges
+from nst_research.callbacks import LogMetrics, LossBar, LossHistory, Snapshots
+from nst_research.config import validate
+from nst_research.errors import ConfigError, InputImageError, NSTError
+from nst_research.features import PREPROCESSING, build_extractor, default_preprocessing
+from nst_research.images import file_sha256, image_to_tensor, load_image, long_side_size
+from nst_research.images import resolve_image as resolve_image
+from nst_research.memory import check_fits
+from nst_research.module import StyleTransfer
+from nst_research.names import layer_names
+from nst_research.terms import Objective
+
+
+def _instantiate(node: Any, key: str) -> Any:
+    """``hydra.utils.instantiate`` with its errors as one line (the term's own one if it has one)."""
+    try:
+        return instantiate(node)
+    except MissingMandatoryValue as e:
+        raise ConfigError(f"{e.full_key} must be set (e.g. {e.full_key}=...)") from None
+    except InstantiationException as e:
+        cause = e.__cause__
+        if isinstance(cause, NSTError):
+            raise cause from None
+        raise ConfigError(f"{key}: {' '.join(str(cause or e).split())}") from e
+
+
+@dataclass
+class Parts:
+    """What the config chooses, instantiated and checked (no images or weights yet)."""
+
+    content_layers: dict[str, float]
+    style_layers: dict[str, float]
+    objective: Objective
+    init: Callable[..., torch.Tensor]
+    logger: Callable[..., Any]
+    optimizer: Callable[..., Any]
+    seed: int
+
+
+def check(cfg: DictConfig) -> Parts:
+    """Validate a composed config and instantiate its choices; every problem is one line."""
+    content_layers, style_layers = validate(cfg)
+    loss = cfg.loss
+    objective = Objective(
+        content_layers,
+        style_layers,
+        content_term=_instantiate(loss.content_term, "loss.content_term"),
+        style_term=_instantiate(cfg.style_loss, "style_loss"),
+        tv_term=_instantiate(loss.tv_term, "loss.tv_term"),
+        content_weight=loss.content_weight,
+        style_weight=loss.style_weight,
+        tv_weight=loss.tv_weight,
+    )
+    seed = int(cfg.seed) if cfg.seed is not None else int(torch.seed() % 2**31)
+    return Parts(
+        content_layers=content_layers,
+        style_layers=style_layers,
+        objective=objective,
+        init=_instantiate(cfg.init, "init"),
+        logger=_instantiate(cfg.logger, "logger"),
+        optimizer=_instantiate(cfg.optimizer, "optimizer"),
+        seed=seed,
+    )
+
+
+def min_size_for(layers: list[str], arch: str) -> int:
+    """The smallest side (px) for which every requested layer still has at least one position."""
+    names = layer_names(arch)
+    deepest = max(names.index(n) for n in layers)
+    pools = sum(1 for n in names[: deepest + 1] if n.startswith("pool"))
+    return 2**pools
+
+
+def use_gpu(cfg: DictConfig) -> bool:
+    return cfg.trainer.accelerator in ("gpu", "cuda") and torch.cuda.is_available()
+
+
+@dataclass
+class Inputs:
+    """The run's images as (1, 3, H, W) tensors in [0, 1], and where they came from."""
+
+    content: torch.Tensor
+    style: torch.Tensor
+    init: torch.Tensor
+    paths: dict[str, str]
+    hashes: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def size(self) -> tuple[int, int]:
+        return int(self.content.shape[-2]), int(self.content.shape[-1])
+
+
+def load_inputs(cfg: DictConfig, parts: Parts) -> Inputs:
+    """Read the images; check their sizes (too small for the layers, too large for memory)."""
+    content_path = resolve_image(cfg.content, "content image")
+    style_path = resolve_image(cfg.style, "style image")
+    content_img = load_image(content_path, role="content image")
+    style_img = load_image(style_path, role="style image")
+    style_size = max(1, round(float(cfg.style_scale) * int(cfg.size)))
+    h, w = long_side_size(content_img.height, content_img.width, int(cfg.size))
+    sh, sw = long_side_size(style_img.height, style_img.width, style_size)
+    used = parts.objective.layers()
+    deepest = max(used, key=layer_names(cfg.model.arch).index)
+    smallest = min_size_for(used, cfg.model.arch)
+    for role, (ih, iw) in (("content", (h, w)), ("style", (sh, sw))):
+        if min(ih, iw) < smallest:
+            raise InputImageError(
+                f"the {role} image is {iw}x{ih} px after resizing, too small for layer {deepest}: "
+                f"its short side must be at least {smallest} px (raise size= or style_scale=)"
+            )
+    history_size = int(cfg.optimizer.get("history_size", 0) or 0)
+    device = torch.device("cuda" if use_gpu(cfg) else "cpu")
+    check_fits(h, w, deepest, cfg.model.arch, history_size, device)
+    content = image_to_tensor(content_img, int(cfg.size))
+    style = image_to_tensor(style_img, style_size)
+    hashes = {"content": file_sha256(content_path), "style": file_sha256(style_path)}
+    if cfg.init.get("path"):
+        hashes["init"] = file_sha256(resolve_image(cfg.init.path, "init image"))
+    init = parts.init(content, style, parts.seed)
+    paths = {"content": str(content_path), "style": str(style_path)}
+    return Inputs(content, style, init, paths, hashes)
+
+
+def apply_fast_gpu(module: StyleTransfer, trainer_cfg: DictConfig | dict) -> None:
+    """The GPU fast path: cuDNN autotuning, TF32 convolutions and matmuls, channels_last."""
+    edges.gpu_backend_flags(trainer_cfg)
+    if trainer_cfg.get("channels_last", True):
+        module.extractor.to(memory_format=torch.channels_last)
+
+
+def build_module(cfg: DictConfig, parts: Parts, inputs: Inputs) -> tuple[StyleTransfer, str]:
+    """The frozen extractor (its weights' hash) and the module holding the image."""
+    extractor, weights_hash = build_extractor(
+        parts.objective.layers(),
+        arch=cfg.model.arch,
+        weights=str(cfg.model.weights),
+        pooling=cfg.model.pooling,
+        allow_download=bool(cfg.model.allow_download),
+    )
+    prep = cfg.model.preprocessing
+    preprocess = PREPROCESSING[
+        default_preprocessing(str(cfg.model.weights)) if prep == "auto" else prep
+    ]
+    module = StyleTransfer(
+        extractor=extractor,
+        preprocess=preprocess,
+        content=inputs.content,
+        style=inputs.style,
+        init=inputs.init.clamp(0, 1),
+        objective=parts.objective,
+        optimizer=parts.optimizer,
+        bf16=bool(cfg.trainer.get("bf16", False)),
+    )
+    if use_gpu(cfg):
+        apply_fast_gpu(module, cfg.trainer)
+    return module, weights_hash
+
+
+@dataclass
+class Run:
+    """Everything :func:`nst_research.run.fit` needs; built by :func:`build`."""
+
+    cfg: DictConfig
+    run_dir: Path
+    module: StyleTransfer
+    trainer: pl.Trainer
+    logger: Any
+    history: LossHistory
+    provenance: dict[str, Any]
+    resume_from: Path | None
+    t_start: float
+
+
+def _trainer(cfg: DictConfig, run_dir: Path, logger: Any, history: LossHistory) -> pl.Trainer:
+    callbacks: list[pl.Callback] = [Snapshots(run_dir, int(cfg.snapshot_every)), history]
+    if logger:
+        callbacks.append(LogMetrics())
+    if cfg.trainer.progress_bar:
+        callbacks.append(LossBar())
+    return pl.Trainer(
+        accelerator=cfg.trainer.accelerator,
+        devices=cfg.trainer.devices,
+        precision=cfg.trainer.precision,
+        max_steps=int(cfg.iterations),
+        max_epochs=-1,
+        logger=logger,
+        callbacks=callbacks,
+        enable_checkpointing=False,
+        enable_model_summary=False,
+        enable_progress_bar=bool(cfg.trainer.progress_bar),
+        log_every_n_steps=1,
+        num_sanity_val_steps=0,
+        default_root_dir=str(run_dir),
+    )
+
+
+def build(
+    cfg: DictConfig,
+    run_dir: Path,
+    run_name: str = "default",
+    group: str | None = None,
+    resume_from: Path | None = None,
+) -> Run:
+    """Check the config, load images and weights, then create the run dir, logger and Trainer.
+
+    Nothing is written before every check has passed. ``resume_from``: a ``checkpoint.ckpt`` of
+    an earlier run of the same config (``fit`` goes on from it).
+    """
+    t_start = time.perf_counter()
+    parts = check(cfg)
+    run_dir = Path(run_dir)
+    if (run_dir / "final.png").exists():
+        raise ConfigError(f"{run_dir} already holds a finished run; choose another hydra.run.dir")
+    pl.seed_everything(parts.seed, workers=False, verbose=False)
+    inputs = load_inputs(cfg, parts)
+    module, weights_hash = build_module(cfg, parts, inputs)
+    provenance = {
+        "seed": parts.seed,
+        "task": str(cfg.task.kind),
+        "hashes": {**inputs.hashes, "weights": weights_hash},
+        "git": edges.git_commit(),
+        "inputs": inputs.paths,
+        "image_size": list(inputs.size),
+        "resumed_from": str(resume_from) if resume_from else None,
+        "versions": edges.versions(),
+    }
+    run_dir.mkdir(parents=True, exist_ok=True)
+    logger = parts.logger(run_dir, run_name, group, str(cfg.task.kind))
+    history = LossHistory()
+    trainer = _trainer(cfg, run_dir, logger, history)
+    if logger:
+        resolved = OmegaConf.to_container(cfg, resolve=True)
+        logger.log_hyperparams({**resolved, "provenance": provenance})
+    return Run(cfg, run_dir, module, trainer, logger, history, provenance, resume_from, t_start)

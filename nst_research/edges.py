@@ -1,0 +1,288 @@
+"""Side effects at the edges of a run, in one place, undone after it.
+
+W&B set-up (and the online check), provenance (git, versions), signal handling, GPU backend
+flags and warning filters. :func:`run_settings` saves every process-wide setting a run may
+change and restores it afterwards, so in-process sweeps and figures start each run clean.
+"""
+
+from __future__ import annotations
+
+import logging
+import netrc
+import os
+import platform
+import signal
+import socket
+import subprocess
+import sys
+import urllib.parse
+import warnings
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+import torch
+from omegaconf import DictConfig
+
+from nst_research import __version__
+from nst_research.errors import choose
+
+REPO = Path(__file__).resolve().parents[1]
+_LIGHTNING_LOGGERS = (
+    "pytorch_lightning.utilities.rank_zero",
+    "lightning.pytorch.utilities.rank_zero",
+)
+_NOISE = (  # Lightning's start-up tips and warnings that are noise for a frozen-extractor run
+    ".*module\\(s\\) in eval mode.*",
+    ".*LeafSpec.*",
+    ".*does not have many workers.*",
+    ".*dataloader is not resumable.*",
+)
+_ENV = ("WANDB_MODE", "PL_GLOBAL_SEED", "PL_SEED_WORKERS")
+
+
+def warn(message: str) -> None:
+    print(f"warning: {message}", file=sys.stderr)
+
+
+# --- process-wide settings ------------------------------------------------------------------------
+
+
+def _backend_flags() -> dict[str, Any]:
+    return {
+        "threads": torch.get_num_threads(),
+        "cudnn_benchmark": torch.backends.cudnn.benchmark,
+        "matmul_tf32": torch.backends.cuda.matmul.allow_tf32,
+        "cudnn_tf32": torch.backends.cudnn.allow_tf32,
+    }
+
+
+def _restore_backend_flags(flags: dict[str, Any]) -> None:
+    if torch.get_num_threads() != flags["threads"]:
+        torch.set_num_threads(flags["threads"])
+    torch.backends.cudnn.benchmark = flags["cudnn_benchmark"]
+    torch.backends.cuda.matmul.allow_tf32 = flags["matmul_tf32"]
+    torch.backends.cudnn.allow_tf32 = flags["cudnn_tf32"]
+
+
+def _signal_handlers() -> dict[int, Any]:
+    return {s: signal.getsignal(s) for s in (signal.SIGINT, signal.SIGTERM)}
+
+
+def _restore_signal_handlers(handlers: dict[int, Any]) -> None:
+    for signum, handler in handlers.items():
+        try:
+            signal.signal(signum, handler if handler is not None else signal.SIG_DFL)
+        except ValueError:  # not the main thread: nothing was changed there either
+            pass
+
+
+@contextmanager
+def run_settings(trainer_cfg: DictConfig | dict, gpu: bool) -> Iterator[None]:
+    """Apply a run's process-wide settings; restore the previous ones when it ends.
+
+    Covers torch threads, cuDNN/TF32 flags, warning filters, Lightning's log level, SIGINT and
+    SIGTERM handlers (Lightning installs its own) and the environment variables that W&B and
+    ``seed_everything`` set.
+    """
+    flags, handlers = _backend_flags(), _signal_handlers()
+    env = {k: os.environ.get(k) for k in _ENV}
+    levels = {name: logging.getLogger(name).level for name in _LIGHTNING_LOGGERS}
+    with warnings.catch_warnings():
+        for pattern in _NOISE:
+            warnings.filterwarnings("ignore", message=pattern)
+        for name in _LIGHTNING_LOGGERS:
+            logging.getLogger(name).setLevel(logging.WARNING)
+        try:
+            if trainer_cfg.get("threads"):
+                torch.set_num_threads(int(trainer_cfg["threads"]))
+            if gpu:
+                gpu_backend_flags(trainer_cfg)
+            yield
+        finally:
+            _restore_backend_flags(flags)
+            _restore_signal_handlers(handlers)
+            for name, level in levels.items():
+                logging.getLogger(name).setLevel(level)
+            for key, value in env.items():
+                if value is None:
+                    os.environ.pop(key, None)
+                else:
+                    os.environ[key] = value
+
+
+def gpu_backend_flags(trainer_cfg: DictConfig | dict) -> None:
+    """The GPU fast path's process flags: cuDNN autotuning, TF32 convolutions and matmuls."""
+    if trainer_cfg.get("cudnn_benchmark", True):
+        torch.backends.cudnn.benchmark = True
+    if trainer_cfg.get("tf32", True):
+        torch.backends.cuda.matmul.allow_tf32 = True
+        torch.backends.cudnn.allow_tf32 = True
+
+
+@contextmanager
+def interrupts() -> Iterator[None]:
+    """SIGTERM (e.g. from a cluster scheduler) is handled like Ctrl-C: save and stop.
+
+    On exit both handlers are back as they were (Lightning replaces SIGINT's during a fit), so a
+    second Ctrl-C while the outputs are written is a KeyboardInterrupt again.
+    """
+
+    def handler(signum, frame):
+        raise KeyboardInterrupt
+
+    handlers = _signal_handlers()
+    try:
+        signal.signal(signal.SIGTERM, handler)
+    except ValueError:  # not the main thread
+        yield
+        return
+    try:
+        yield
+    finally:
+        _restore_signal_handlers(handlers)
+
+
+# --- provenance -----------------------------------------------------------------------------------
+
+
+def git_commit() -> dict[str, Any]:
+    """The commit of the checkout this package runs from, and whether it has local changes."""
+    try:
+        commit = subprocess.run(
+            ["git", "-C", str(REPO), "rev-parse", "HEAD"], capture_output=True, text=True, timeout=5
+        )
+        status = subprocess.run(
+            ["git", "-C", str(REPO), "status", "--porcelain", "--untracked-files=no"],
+            capture_output=True,
+            text=True,
+            timeout=5,
+        )
+    except (OSError, subprocess.SubprocessError):
+        return {"commit": None, "dirty": None}
+    if commit.returncode != 0:
+        return {"commit": None, "dirty": None}
+    return {"commit": commit.stdout.strip(), "dirty": bool(status.stdout.strip())}
+
+
+def versions() -> dict[str, str]:
+    import pytorch_lightning as pl
+
+    return {
+        "nst_research": __version__,
+        "torch": torch.__version__,
+        "pytorch_lightning": pl.__version__,
+        "python": platform.python_version(),
+    }
+
+
+# --- experiment loggers (conf/logger/*.yaml) ---------------------------------------------------------
+
+
+def wandb_mode(requested: str) -> str:
+    """``online`` only with credentials and a reachable server; otherwise offline, with a message."""
+    if requested != "online":
+        return requested
+    key = os.environ.get("WANDB_API_KEY")
+    base = urllib.parse.urlparse(os.environ.get("WANDB_BASE_URL", "https://api.wandb.ai"))
+    host = base.hostname or "api.wandb.ai"
+    port = base.port or (443 if base.scheme == "https" else 80)
+    if not key:
+        try:
+            key = (netrc.netrc().authenticators(host) or (None, None, None))[2]
+        except (OSError, netrc.NetrcParseError):
+            key = None
+    if not key:
+        warn(
+            "W&B online mode needs credentials (run `wandb login` or set WANDB_API_KEY); "
+            "logging offline instead (upload later with `wandb sync`)"
+        )
+        return "offline"
+    try:
+        socket.create_connection((host, port), timeout=3).close()
+    except OSError as e:
+        warn(
+            f"cannot reach W&B at {host}:{port} ({e}); logging offline instead (`wandb sync` later)"
+        )
+        return "offline"
+    return "online"
+
+
+class NoLogger:
+    """``logger=none``: no experiment logger (the run dir's outputs are still written)."""
+
+    def __call__(self, run_dir: Path, run_name: str, group: str | None, job_type: str):
+        return False
+
+
+class CSVLog:
+    """``logger=csv``: Lightning's CSVLogger into the run dir."""
+
+    def __call__(self, run_dir: Path, run_name: str, group: str | None, job_type: str):
+        from pytorch_lightning.loggers import CSVLogger
+
+        return CSVLogger(save_dir=str(run_dir), name="csv", version="")
+
+
+class WandbLog:
+    """``logger=wandb``: a W&B run through Lightning's WandbLogger (offline by default)."""
+
+    MODES = {"offline": "offline", "online": "online", "disabled": "disabled"}
+
+    def __init__(
+        self,
+        mode: str = "offline",
+        project: str = "nst-research",
+        entity: str | None = None,
+        group: str | None = None,
+        tags: list[str] | tuple[str, ...] = (),
+    ) -> None:
+        self.mode = choose(self.MODES, mode, "logger.mode")
+        self.project, self.entity, self.group, self.tags = project, entity, group, list(tags)
+
+    def __call__(self, run_dir: Path, run_name: str, group: str | None, job_type: str):
+        import wandb
+        from pytorch_lightning.loggers import WandbLogger
+
+        if wandb.run is not None:  # never log into another job's run (in-process sweeps)
+            wandb.finish()
+        mode = wandb_mode(self.mode)
+        # WandbLogger(offline=True) sets WANDB_MODE for the whole process: set it per run,
+        # explicitly (run_settings restores it afterwards).
+        os.environ["WANDB_MODE"] = mode
+        try:
+            logger = WandbLogger(
+                project=self.project,
+                entity=self.entity,
+                name=run_name,
+                group=self.group or group,
+                job_type=job_type,
+                tags=self.tags,
+                save_dir=str(run_dir),
+                offline=mode == "offline",
+                mode=mode,
+                settings=wandb.Settings(init_timeout=60),
+            )
+            logger._wandb_init.pop("anonymous", None)  # deprecated in wandb; Lightning sends it
+            logger.experiment  # noqa: B018 - start the run now, so a failure shows here
+        except Exception as e:  # W&B must never cost the run its own outputs
+            warn(f"W&B could not start ({type(e).__name__}: {e}); going on without it")
+            return False
+        return logger
+
+
+def finish_logger(logger, status: str, summary: dict[str, Any]) -> None:
+    """Close the experiment logger: W&B gets the summary and an exit code, others finalise."""
+    if not logger or getattr(logger, "experiment", None) is None:
+        return
+    from pytorch_lightning.loggers import WandbLogger
+
+    if not isinstance(logger, WandbLogger):
+        logger.finalize(str(status))
+        return
+    import wandb
+
+    for key, value in summary.items():
+        logger.experiment.summary[key] = value
+    wandb.finish(exit_code={"completed": 0, "interrupted": 255}.get(str(status), 1))
