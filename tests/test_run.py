@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import csv
 import json
+import os
 import subprocess
 import sys
 
 import pytest
+import torch
 from PIL import Image
 
 from nst_research.run import run
@@ -79,7 +81,13 @@ def test_wandb_offline_run_has_loss_keys_and_images(compose, tiny_images, tmp_pa
          "layers.content=[relu2_1]"]
     )  # fmt: skip
     run_dir = tmp_path / "run"
+    os.environ["WANDB_MODE"] = "dryrun"  # W&B's old name for offline; the run sets "offline"
+    threads = torch.get_num_threads()
+    cfg.trainer.threads = 1 if threads != 1 else 2
     run(cfg, run_dir, run_name="wandb-test")
+    # Process-wide settings the run changed are back (in-process sweeps, figures).
+    assert torch.get_num_threads() == threads and os.environ["WANDB_MODE"] == "dryrun"
+    assert json.loads((run_dir / "metrics.json").read_text())["task"] == "stylize"
     runs = list((run_dir / "wandb").glob("offline-run-*"))
     assert len(runs) == 1, list(run_dir.rglob("*"))
     wandb_bin = REPO / ".venv" / "bin" / "wandb"

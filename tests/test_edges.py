@@ -1,0 +1,75 @@
+"""Side effects at the edges: a run's process-wide settings are undone after it."""
+
+from __future__ import annotations
+
+import logging
+import os
+import signal
+import warnings
+
+import pytest
+import torch
+
+from nst_research import edges
+
+
+def snapshot() -> dict:
+    return {
+        "threads": torch.get_num_threads(),
+        "cudnn_benchmark": torch.backends.cudnn.benchmark,
+        "matmul_tf32": torch.backends.cuda.matmul.allow_tf32,
+        "cudnn_tf32": torch.backends.cudnn.allow_tf32,
+        "sigint": signal.getsignal(signal.SIGINT),
+        "sigterm": signal.getsignal(signal.SIGTERM),
+        "filters": list(warnings.filters),
+        "level": logging.getLogger("pytorch_lightning.utilities.rank_zero").level,
+        "env": {k: os.environ.get(k) for k in ("WANDB_MODE", "PL_GLOBAL_SEED")},
+    }
+
+
+@pytest.mark.parametrize("fails", [False, True])
+def test_run_settings_are_restored(fails):
+    before = snapshot()
+    trainer = {"threads": 1 if before["threads"] != 1 else 2, "cudnn_benchmark": True, "tf32": True}
+    with pytest.raises(RuntimeError) if fails else _nothing():
+        with edges.run_settings(trainer, gpu=True):
+            inside = snapshot()
+            assert inside["threads"] == trainer["threads"]
+            assert inside["cudnn_benchmark"] and inside["matmul_tf32"] and inside["cudnn_tf32"]
+            assert len(inside["filters"]) > len(before["filters"])
+            assert inside["level"] == logging.WARNING
+            os.environ["WANDB_MODE"] = "disabled"
+            os.environ["PL_GLOBAL_SEED"] = "123"
+            signal.signal(signal.SIGINT, signal.SIG_IGN)  # as Lightning does during a fit
+            signal.signal(signal.SIGTERM, signal.SIG_IGN)
+            if fails:
+                raise RuntimeError("the run failed")
+    assert snapshot() == before
+
+
+class _nothing:
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        return False
+
+
+def test_interrupts_turn_sigterm_into_keyboard_interrupt_and_restore_handlers():
+    before = snapshot()
+    with pytest.raises(KeyboardInterrupt):
+        with edges.interrupts():
+            signal.signal(signal.SIGINT, signal.SIG_IGN)
+            os.kill(os.getpid(), signal.SIGTERM)
+            signal.pause() if hasattr(signal, "pause") else None
+    after = snapshot()
+    assert after["sigint"] is before["sigint"] and after["sigterm"] is before["sigterm"]
+
+
+def test_wandb_logger_mode_is_checked_when_built():
+    from nst_research.errors import ConfigError
+
+    with pytest.raises(ConfigError, match="unknown logger.mode='sometimes'"):
+        edges.WandbLog(mode="sometimes")
+    assert edges.WandbLog(mode="disabled").mode == "disabled"
+    assert edges.NoLogger()("dir", "name", None, "stylize") is False
