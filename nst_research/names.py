@@ -41,6 +41,7 @@ def check_layers(requested: Iterable[str], arch: str = "vgg19") -> None:
             f"valid names: {' '.join(valid)}"
         )
 
+
 # Metric names (W&B, metrics.json, losses.csv, reports and figures read them from here).
 LOSS_TOTAL = "loss/total"
 LOSS_CONTENT = "loss/content"
