@@ -53,19 +53,14 @@ def tiny_images(tmp_path) -> tuple[Path, Path]:
 
 @pytest.fixture
 def compose():
-    """compose(overrides) -> a composed DictConfig (the same configs as the CLI)."""
-    from hydra import compose as hydra_compose
-    from hydra import initialize_config_dir
-    from hydra.core.global_hydra import GlobalHydra
+    """compose(overrides) -> a composed DictConfig (the same configs as the CLI).
 
-    from nst_research.config import register
-
-    register()
+    :func:`nst_research.compose.compose`: Hydra's compose-time errors arrive as one-line
+    ConfigErrors, with Hydra's exception as their ``__cause__``.
+    """
+    from nst_research.compose import compose as compose_config
 
     def _compose(overrides: list[str] | None = None):
-        GlobalHydra.instance().clear()
-        with initialize_config_dir(config_dir=str(CONF_DIR), version_base="1.3"):
-            return hydra_compose(config_name="config", overrides=overrides or [])
+        return compose_config(overrides or [])
 
-    yield _compose
-    GlobalHydra.instance().clear()
+    return _compose

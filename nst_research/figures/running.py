@@ -1,0 +1,236 @@
+"""From figure tiles to runs: Hydra overrides, composed configs, in-process runs, the figure.
+
+A tile becomes the overrides ``nst`` would take on its command line (:func:`tile_overrides`); the
+configs are composed with :func:`nst_research.compose.compose_many` (``conf/``, experiments/ on the
+searchpath) and run in-process by :func:`nst_research.run.run`, the same harness as ``nst``. All
+runs of one figure share one W&B group, the figure's name, and go to
+``<out>/runs/<name>/<stamp>/<tile>/``.
+"""
+
+from __future__ import annotations
+
+import json
+import shlex
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+from nst_research.compose import compose_many
+from nst_research.errors import NSTError
+from nst_research.figures.drawing import Grid, assemble, input_tile
+from nst_research.figures.recipes import get_figure
+from nst_research.figures.settings import SETTINGS, relabel
+from nst_research.figures.specs import FigureSpec, Tile
+from nst_research.grid import load_rgb
+from nst_research.status import RunStatus
+
+FULL_SIZE = 256  # px, long side (the paper's figures used about 512)
+FULL_ITERATIONS = 300  # L-BFGS iterations
+NOT_RUN = "not run"  # a tile's status before its run (not a RunStatus: no run exists)
+
+_SAFE = set("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789/._-+~")
+
+
+def _value(text: str) -> str:
+    """A Hydra override value: as is when plain, else single-quoted (paths with odd characters)."""
+    if text and set(text) <= _SAFE:
+        return text
+    return "'" + text.replace("\\", "\\\\").replace("'", "\\'") + "'"
+
+
+def _number(x: float) -> str:
+    return f"{x:.6g}"
+
+
+@dataclass(frozen=True)
+class Options:
+    """What one figure command varies: settings, size, iterations, logger, extra overrides."""
+
+    settings: str = "paper"
+    size: int = FULL_SIZE
+    iterations: int = FULL_ITERATIONS
+    quick: bool = False
+    logger: str = "wandb"
+    extra: tuple[str, ...] = ()
+
+
+def tile_overrides(fig: FigureSpec, tile: Tile, opts: Options) -> list[str]:
+    """The Hydra overrides of one run tile (the same as ``nst`` takes on its command line).
+
+    Images are found with :func:`nst_research.data.find_image` (``data/`` or ``$NST_DATA_DIR``).
+    """
+    from nst_research.data import find_image
+
+    s = SETTINGS[opts.settings]
+    content = find_image(tile.content or fig.content).resolve()
+    style = find_image(tile.style or fig.style).resolve()
+    ov = list(s.overrides)
+    if tile.task != "stylize":
+        ov.append(f"task={tile.task}")
+    ov += [f"content={_value(str(content))}", f"style={_value(str(style))}"]
+    if tile.task == "stylize":
+        ov.append(f"init={tile.init or s.init}")
+        cw, sw = s.weights(tile.ratio if tile.ratio is not None else fig.ratio)
+        ov += [f"loss.content_weight={_number(cw)}", f"loss.style_weight={_number(sw)}"]
+    else:
+        ov.append("init=noise")  # the reconstructions of Fig. 1 start from white noise
+    if tile.content_layers is not None:
+        ov.append(f"layers.content=[{','.join(s.layer(n) for n in tile.content_layers)}]")
+    if tile.style_layers is not None:
+        ov.append(f"layers.style=[{','.join(s.layer(n) for n in tile.style_layers)}]")
+    ov += [f"size={opts.size}", f"iterations={opts.iterations}", f"seed={tile.seed}"]
+    if opts.quick:
+        ov.append("snapshot_every=0")
+    ov += [f"logger={opts.logger}", "trainer.progress_bar=false"]
+    if opts.logger == "wandb":
+        ov.append(f"logger.tags=[figures,{s.name}]")
+    return [*ov, *opts.extra]
+
+
+def nst_command(overrides: Sequence[str]) -> str:
+    """The equivalent ``nst`` command line, shell-quoted."""
+    return " ".join(["nst", *(shlex.quote(o) for o in overrides)])
+
+
+@dataclass
+class TileResult:
+    """What became of one run tile: its run dir, status, final image, and time or error."""
+
+    tile: Tile
+    run_dir: Path | None = None
+    status: str = NOT_RUN  # a RunStatus value (completed, interrupted, ...) once run
+    image: Path | None = None
+    iterations: int = 0
+    seconds: float = 0.0
+    error: str | None = None
+
+
+def _stamp_dir(root: Path, opts: Options) -> Path:
+    stamp = datetime.now().strftime("%Y-%m-%d_%H-%M-%S")
+    base = f"{stamp}_{opts.settings}" + ("_quick" if opts.quick else "")
+    path, n = root / base, 1
+    while path.exists():
+        path, n = root / f"{base}-{n}", n + 1
+    return path
+
+
+def _write_hydra_files(run_dir: Path, cfg: Any, overrides: Sequence[str]) -> None:
+    """``.hydra/config.yaml`` and ``overrides.yaml``, as ``nst`` leaves them (for ``nst-report``)."""
+    from omegaconf import OmegaConf
+
+    (run_dir / ".hydra").mkdir(parents=True)
+    (run_dir / ".hydra" / "config.yaml").write_text(OmegaConf.to_yaml(cfg))
+    (run_dir / ".hydra" / "overrides.yaml").write_text(
+        "".join(f"- {json.dumps(o)}\n" for o in overrides)
+    )
+
+
+def _run_tile(res: TileResult, cfg: Any, key: str, group: str) -> None:
+    """Run one tile into ``res.run_dir``; a run that raises is recorded as failed."""
+    from nst_research.run import run
+
+    start = time.perf_counter()
+    try:
+        metrics = run(cfg, res.run_dir, run_name=key, group=group)
+    except NSTError as e:
+        res.status, res.error = RunStatus.FAILED.value, str(e)
+    except Exception as e:  # noqa: BLE001 - one broken run must not lose the others
+        res.status, res.error = RunStatus.FAILED.value, f"{type(e).__name__}: {e}"
+    else:
+        res.status, res.iterations = str(metrics["status"]), int(metrics["iterations"])
+        res.image = Path(metrics["final_image"])
+    res.seconds = time.perf_counter() - start
+
+
+def run_figure(
+    fig: FigureSpec, opts: Options, out: Path, log: Callable[[str], object] = print
+) -> tuple[list[TileResult], Path]:
+    """Run every run tile of ``fig`` in order; returns the results and the figure's runs folder.
+
+    All configs are composed and validated before the first run, so a bad image path or
+    override fails at once. A run that raises is recorded as ``failed`` and the others go on;
+    Ctrl-C ends the current run as ``interrupted`` and leaves the rest ``not run``.
+    """
+    from nst_research.config import validate
+
+    runs = fig.runs
+    override_lists = [tile_overrides(fig, t, opts) for t in runs]
+    cfgs = compose_many(override_lists)
+    for cfg in cfgs:
+        validate(cfg)
+    root = _stamp_dir(out / "runs" / fig.name, opts)
+    results = [TileResult(t) for t in runs]
+    for i, (res, cfg, ov) in enumerate(zip(results, cfgs, override_lists, strict=True), start=1):
+        t, key = res.tile, relabel(res.tile.key, SETTINGS[opts.settings])
+        res.run_dir = root / f"r{t.row}c{t.col}-{key}"
+        _write_hydra_files(res.run_dir, cfg, ov)
+        _run_tile(res, cfg, key, fig.name)
+        what = res.error or f"{res.status}, {res.iterations} iterations"
+        log(f"[{i}/{len(runs)}] {fig.name} {key}: {what} ({res.seconds:.1f} s)")
+        if res.status == RunStatus.INTERRUPTED:
+            break
+    return results, root
+
+
+def _caption(opts: Options) -> str:
+    """The figure's caption: settings, size, iterations, and the extra overrides if any."""
+    mode = "quick, " if opts.quick else ""
+    how = f"overrides: {' '.join(opts.extra)}" if opts.extra else "L-BFGS, caffe VGG19"
+    return (
+        f"{SETTINGS[opts.settings].summary}\n"
+        f"{mode}{opts.size} px, {opts.iterations} iterations, {how}"
+    )
+
+
+def _manifest(
+    name: str, opts: Options, grid: Grid, results: Sequence[TileResult], seconds: float
+) -> dict[str, Any]:
+    """``figure.json``: the options, the files drawn and what became of each run tile."""
+    return {
+        "figure": name,
+        "settings": opts.settings,
+        "size": opts.size,
+        "iterations": opts.iterations,
+        "quick": opts.quick,
+        "files": [str(p) for p in grid.files],
+        "wall_time_s": seconds,
+        "tiles": [
+            {
+                "row": r.tile.row,
+                "col": r.tile.col,
+                "key": r.tile.key,
+                "status": r.status,
+                "run_dir": str(r.run_dir) if r.run_dir else None,
+                "seconds": r.seconds,
+                "error": r.error,
+            }
+            for r in results
+        ],
+    }
+
+
+def make_figure(
+    name: str, opts: Options, out: Path, log: Callable[[str], object] = print
+) -> tuple[Grid, list[TileResult]]:
+    """Run one figure's tiles and assemble ``<out>/<name>.png`` and ``.pdf``."""
+    from nst_research.data import find_image
+
+    fig = get_figure(name)
+    start = time.perf_counter()
+    results, root = run_figure(fig, opts, out, log)
+    images: dict[tuple[int, int], Any] = {}
+    notes: dict[tuple[int, int], str] = {}
+    for t in fig.tiles:
+        if t.image is not None:
+            images[(t.row, t.col)] = input_tile(find_image(t.image), opts.size)
+    for res in results:
+        pos = (res.tile.row, res.tile.col)
+        images[pos] = load_rgb(res.image)
+        notes[pos] = res.status
+    grid = assemble(fig, images, out / name, _caption(opts), opts.settings, notes)
+    manifest = _manifest(name, opts, grid, results, time.perf_counter() - start)
+    (root / "figure.json").write_text(json.dumps(manifest, indent=2))
+    return grid, results

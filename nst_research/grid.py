@@ -1,0 +1,184 @@
+"""One labelled image grid, drawn with matplotlib: the paper figures and the sweep contact sheets.
+
+A grid is rows x cols of cells. A cell is an (H, W, 3) uint8 RGB array, or None: then a grey tile
+saying the cell's note (``failed``, ``missing``), or nothing at all when the cell has no note.
+Column labels head the first row, row labels stand left of the first column, each cell may have
+a caption above it, and a cell with an image may have a note under it in red (a run that stopped
+early). The figure has a fixed size and DPI and no timestamps in its PNG or PDF metadata, so the
+same cells give the same bytes. matplotlib is imported lazily, on the Agg canvas (no pyplot, so
+no global backend switch).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    import numpy as np
+    from matplotlib.axes import Axes
+    from matplotlib.figure import Figure
+
+DPI = 100  # fixed: the same cells give the same pixels
+GREY = 200  # the grey of a tile with no image
+DEFAULT_ASPECT = 4 / 3  # width / height of a tile when no cell has an image
+LINE_IN = 0.17  # height of one line of 8-10 pt text, inches
+
+# Metadata keys matplotlib would fill with its version or the time; None leaves them out.
+_NO_METADATA = {
+    ".png": {"Software": None},
+    ".pdf": {"Creator": None, "Producer": None, "CreationDate": None},
+}
+
+
+def agg_figure(width_in: float, height_in: float) -> Figure:
+    """A constrained-layout matplotlib Figure on the Agg canvas, at :data:`DPI`."""
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+    from matplotlib.figure import Figure
+
+    fig = Figure(figsize=(width_in, height_in), dpi=DPI, layout="constrained")
+    FigureCanvasAgg(fig)
+    return fig
+
+
+def save_figure(fig: Figure, paths: Sequence[Path]) -> None:
+    """Save ``fig`` to each path (format from the suffix), without time or version metadata."""
+    for path in paths:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fig.savefig(path, dpi=DPI, metadata=_NO_METADATA.get(path.suffix.lower()))
+
+
+def load_rgb(path: Path | None) -> np.ndarray | None:
+    """An image file as an (H, W, 3) uint8 array, or None if absent or unreadable."""
+    if path is None or not Path(path).is_file():
+        return None
+    import numpy as np
+    from PIL import Image
+
+    try:
+        with Image.open(path) as img:
+            return np.asarray(img.convert("RGB"))
+    except OSError:
+        return None
+
+
+def _at(table: Sequence[Sequence[str]], i: int, j: int) -> str:
+    """``table[i][j]``, or ``""`` where the table is shorter."""
+    return table[i][j] if i < len(table) and j < len(table[i]) else ""
+
+
+def cell_titles(
+    n_rows: int, n_cols: int, col_labels: Sequence[str], captions: Sequence[Sequence[str]]
+) -> list[list[str]]:
+    """What stands above each cell: its caption, under its column's label in the first row."""
+    titles = [[_at(captions, i, j) for j in range(n_cols)] for i in range(n_rows)]
+    for j in range(n_cols):
+        label = col_labels[j] if j < len(col_labels) else ""
+        if label:
+            titles[0][j] = f"{label}\n{titles[0][j]}" if titles[0][j] else label
+    return titles
+
+
+def aspect(images: Sequence[Sequence[np.ndarray | None]]) -> float:
+    """The widest width / height of the images, or :data:`DEFAULT_ASPECT` when there are none."""
+    shapes = [im.shape for row in images for im in row if im is not None]
+    return max((w / h for h, w, *_ in shapes), default=DEFAULT_ASPECT)
+
+
+def _lines(texts: Sequence[str]) -> int:
+    """The most lines any of ``texts`` takes (0 when all are empty)."""
+    return max((t.count("\n") + 1 for t in texts if t), default=0)
+
+
+def grid_size(
+    images: Sequence[Sequence[np.ndarray | None]],
+    titles: Sequence[Sequence[str]],
+    row_labels: Sequence[str],
+    notes_under: bool,
+    title: str,
+    tile_in: float,
+) -> tuple[float, float]:
+    """Figure width and height in inches: tiles of height ``tile_in`` plus room for the text."""
+    n_rows, n_cols = len(images), len(images[0])
+    label_in = max(
+        (0.08 * len(line) + 0.2 for label in row_labels for line in label.splitlines()),
+        default=0.0,
+    )
+    text_in = LINE_IN * (max(_lines(row) for row in titles) + int(notes_under))
+    width = label_in + n_cols * (tile_in * aspect(images) + 0.1)
+    height = 0.2 + 0.2 * _lines([title]) + n_rows * (tile_in + 0.1 + text_in)
+    return width, height
+
+
+def _draw_cell(
+    ax: Axes,
+    image: np.ndarray | None,
+    note: str,
+    grey: np.ndarray,
+    interpolation: str,
+) -> None:
+    """One cell: its image (with ``note`` under it), a grey tile saying ``note``, or nothing."""
+    ax.set_xticks([])
+    ax.set_yticks([])
+    if image is None and not note:
+        ax.set_frame_on(False)
+    elif image is None:
+        ax.imshow(grey)
+        ax.text(0.5, 0.5, note, transform=ax.transAxes, ha="center", va="center", color="0.25")
+    else:
+        ax.imshow(image, interpolation=interpolation)
+        if note:
+            ax.set_xlabel(note, fontsize=8, color="tab:red")
+
+
+def draw_grid(
+    images: Sequence[Sequence[np.ndarray | None]],
+    paths: Sequence[Path],
+    *,
+    row_labels: Sequence[str] = (),
+    col_labels: Sequence[str] = (),
+    captions: Sequence[Sequence[str]] = (),
+    notes: Sequence[Sequence[str]] = (),
+    title: str = "",
+    tile_in: float = 1.5,
+    interpolation: str = "antialiased",
+) -> list[list[str]]:
+    """Draw ``images`` (rows x cols, each (H, W, 3) uint8 or None) as a labelled grid into ``paths``.
+
+    Args:
+        images: the cells, row by row; all rows as long as the first.
+        paths: files to write (``.png``, ``.pdf``, ...), all from the same drawing.
+        row_labels, col_labels: one per row / column (``""`` for none); may be shorter.
+        captions: text above each cell, rows x cols; may be shorter.
+        notes: per cell, the word a grey tile says when the cell has no image, or the red note
+            under its image; a cell with neither image nor note is left blank.
+        title: above the grid.
+        tile_in: tile height in inches (1 px of image = 1 dot at ``tile_in = H / DPI``).
+        interpolation: matplotlib's, e.g. ``nearest`` to keep tiny images crisp.
+
+    Returns:
+        The text drawn above each cell (caption, under the column label in the first row).
+    """
+    import numpy as np
+
+    n_rows, n_cols = len(images), len(images[0])
+    titles = cell_titles(n_rows, n_cols, col_labels, captions)
+    notes_under = any(
+        _at(notes, i, j) and images[i][j] is not None for i in range(n_rows) for j in range(n_cols)
+    )
+    grey = np.full((100, round(100 * aspect(images)), 3), GREY, dtype=np.uint8)
+    fig = agg_figure(*grid_size(images, titles, row_labels, notes_under, title, tile_in))
+    axes = fig.subplots(n_rows, n_cols, squeeze=False)
+    for i in range(n_rows):
+        for j in range(n_cols):
+            ax = axes[i][j]
+            _draw_cell(ax, images[i][j], _at(notes, i, j), grey, interpolation)
+            if titles[i][j]:
+                ax.set_title(titles[i][j], fontsize=9)
+            if j == 0 and i < len(row_labels) and row_labels[i]:
+                ax.set_ylabel(row_labels[i], rotation=0, ha="right", va="center", fontsize=10)
+    if title:
+        fig.suptitle(title, fontsize=10)
+    save_figure(fig, paths)
+    return titles

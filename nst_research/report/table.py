@@ -1,0 +1,136 @@
+"""The report's table: one row per configuration (mean and sd over seeds), one per failed job.
+
+:func:`table` gives the header and typed cells that ``report.csv`` and the W&B table share.
+"""
+
+from __future__ import annotations
+
+import csv
+import statistics
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from nst_research.names import LOSS_KEYS
+from nst_research.report.configs import (
+    Config,
+    config_keys,
+    group_by_config,
+    stat_runs,
+    status_summary,
+)
+from nst_research.report.records import FAILED, RunRecord
+
+RUN_KEYS = ("iterations", "wall_time_s", "s_per_iter")
+NUMERIC_KEYS = LOSS_KEYS + RUN_KEYS
+
+
+def mean_sd(values: Sequence[float]) -> tuple[float | None, float | None]:
+    """Mean and sample sd (n - 1); sd is None for fewer than two values."""
+    if not values:
+        return None, None
+    mean = statistics.fmean(values)
+    sd = statistics.stdev(values) if len(values) > 1 else None
+    return mean, sd
+
+
+@dataclass
+class ReportRow:
+    """One row of the report: a configuration, or one failed job of it."""
+
+    config: Config
+    n_runs: int
+    n_failed: int
+    status: str
+    stats: dict[str, tuple[float | None, float | None]] = field(default_factory=dict)
+    n_stat: int = 0
+    seeds: list[str] = field(default_factory=list)
+    jobs: list[str] = field(default_factory=list)
+    reason: str | None = None
+
+
+def build_rows(records: Sequence[RunRecord]) -> list[ReportRow]:
+    """One row per configuration that left metrics, followed by one row per failed job of it."""
+    keys = config_keys(records)
+    rows: list[ReportRow] = []
+    for config, runs in group_by_config(records, keys).items():
+        n_failed = sum(r.failed for r in runs)
+        used = stat_runs(runs)
+        if used:
+            stats = {
+                k: mean_sd([v for r in used if (v := r.value(k)) is not None]) for k in NUMERIC_KEYS
+            }
+            rows.append(
+                ReportRow(
+                    config=config,
+                    n_runs=len(runs),
+                    n_failed=n_failed,
+                    status=status_summary(runs),
+                    stats=stats,
+                    n_stat=len(used),
+                    seeds=[r.seed or "" for r in runs],
+                    jobs=[r.name for r in runs],
+                )
+            )
+        for run in (r for r in runs if r.failed):
+            rows.append(
+                ReportRow(
+                    config=config,
+                    n_runs=1,
+                    n_failed=1,
+                    status=FAILED,
+                    seeds=[run.seed or ""],
+                    jobs=[run.name],
+                    reason=run.reason,
+                )
+            )
+    return rows
+
+
+def has_replicates(rows: Sequence[ReportRow]) -> bool:
+    """Whether any configuration summarises more than one run (then mean and sd are reported)."""
+    return any(row.n_stat > 1 for row in rows)
+
+
+def table(rows: Sequence[ReportRow], keys: Sequence[str]) -> tuple[list[str], list[list[Any]]]:
+    """Header and typed cells (str, int, float or None) shared by the CSV and the W&B table.
+
+    Numeric columns are ``<metric>_mean`` and ``<metric>_sd`` when any configuration has seed
+    replicates, else plain ``<metric>``.
+    """
+    replicated = has_replicates(rows)
+    numeric = [c for k in NUMERIC_KEYS for c in ((f"{k}_mean", f"{k}_sd") if replicated else (k,))]
+    header = [*keys, "n_runs", "n_failed", "status", *numeric, "seeds", "jobs", "reason"]
+    cells: list[list[Any]] = []
+    for row in rows:
+        values: list[Any] = []
+        for k in NUMERIC_KEYS:
+            mean, sd = row.stats.get(k, (None, None))
+            values.extend((mean, sd) if replicated else (mean,))
+        cells.append(
+            [
+                *row.config,
+                row.n_runs,
+                row.n_failed,
+                row.status,
+                *values,
+                " ".join(row.seeds),
+                " ".join(row.jobs),
+                row.reason,
+            ]
+        )
+    return header, cells
+
+
+def write_csv(rows: Sequence[ReportRow], keys: Sequence[str], path: Path) -> Path:
+    """``report.csv``: floats at full precision, empty cells for missing values."""
+    header, cells = table(rows, keys)
+    with open(path, "w", newline="") as f:
+        writer = csv.writer(f)
+        writer.writerow(header)
+        for line in cells:
+            writer.writerow(
+                ["" if v is None else repr(v) if isinstance(v, float) else v for v in line]
+            )
+    return path

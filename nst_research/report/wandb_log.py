@@ -1,0 +1,65 @@
+"""Logging a sweep's report to W&B: the table and the two figures, in one ``report`` run."""
+
+from __future__ import annotations
+
+import os
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+from nst_research.report.records import RunRecord, read_config
+
+DEFAULT_PROJECT = "nst-research"
+
+
+def _wandb_project(records: Sequence[RunRecord]) -> str:
+    """The W&B project the sweep's jobs logged to (their resolved config), else ``nst-research``."""
+    for record in records:
+        logger = read_config(record.job_dir).get("logger")
+        if isinstance(logger, dict) and logger.get("project"):
+            return str(logger["project"])
+    return DEFAULT_PROJECT
+
+
+def log_report_to_wandb(
+    sweep_dir: Path,
+    records: Sequence[RunRecord],
+    header: list[str],
+    cells: list[list[Any]],
+    images: dict[str, Path],
+) -> bool:
+    """Log the table and figures to a W&B run (``job_type="report"``, group = sweep dir name).
+
+    The mode comes from ``WANDB_MODE`` (default ``offline``); the run lives in ``sweep_dir/wandb``.
+    Returns False, with a note on stderr, when wandb is not installed or W&B refuses the run
+    (e.g. online without a login): the report files are written either way.
+    """
+    try:
+        import wandb
+    except ImportError:
+        print("note: wandb is not installed; skipping W&B logging", file=sys.stderr)
+        return False
+    group = sweep_dir.name
+    try:
+        run = wandb.init(
+            project=_wandb_project(records),
+            group=group,
+            job_type="report",
+            name=f"report-{group}",
+            mode=os.environ.get("WANDB_MODE", "offline"),
+            dir=str(sweep_dir),
+            config={"sweep_dir": str(sweep_dir)},
+        )
+        payload: dict[str, Any] = {
+            "report/table": wandb.Table(columns=header, data=cells, allow_mixed_types=True)
+        }
+        for name, path in images.items():
+            payload[f"report/{name}"] = wandb.Image(str(path))
+        run.log(payload)
+    except wandb.errors.Error as exc:
+        print(f"warning: W&B logging failed: {exc}", file=sys.stderr)
+        return False
+    finally:
+        wandb.finish()
+    return True
