@@ -17,6 +17,8 @@ from nst_research.compose import CONF_DIR as _CONF_DIR
 from nst_research.compose import EXPERIMENTS_DIR
 from nst_research.config import GROUPS, NSTSchema, register
 from nst_research.errors import NSTError
+from nst_research.names import LOSS_TOTAL
+from nst_research.status import RunStatus
 
 CONF_DIR = str(_CONF_DIR)
 
@@ -46,9 +48,9 @@ def _app(cfg: DictConfig) -> float | None:
     status = metrics["status"]
     final = metrics["final_image"]
     print(f"{status}: {metrics['iterations']} iterations, result in {final}")
-    if status != "completed" and not multirun:
-        sys.exit(130 if status == "interrupted" else 3)
-    return metrics["final_losses"].get("loss/total")
+    if status != RunStatus.COMPLETED and not multirun:
+        sys.exit(130 if status == RunStatus.INTERRUPTED else 3)
+    return metrics["final_losses"].get(LOSS_TOTAL)
 
 
 def _resume_config(cfg: DictConfig, overrides: list[str]) -> tuple[DictConfig, Path]:
@@ -78,7 +80,7 @@ def _record_failure(run_dir: Path, error: Exception) -> None:
         return
     try:
         run_dir.mkdir(parents=True, exist_ok=True)
-        record = {"status": "failed", "error": f"{type(error).__name__}: {error}"}
+        record = {"status": str(RunStatus.FAILED), "error": f"{type(error).__name__}: {error}"}
         path.write_text(json.dumps(record, indent=2))
     except OSError:
         pass

@@ -29,18 +29,28 @@ def compose_many(override_lists: Sequence[Sequence[str]]) -> list[DictConfig]:
 
     os.environ.setdefault("NST_EXPERIMENTS_DIR", str(EXPERIMENTS_DIR))
     register()
+    from hydra.errors import HydraException
+    from omegaconf.errors import OmegaConfBaseException
+
     GlobalHydra.instance().clear()
+    configs: list[DictConfig] = []
     try:
         with initialize_config_dir(config_dir=str(CONF_DIR), version_base="1.3"):
-            return [
-                hydra_compose(config_name="config", overrides=list(ov)) for ov in override_lists
-            ]
+            for ov in override_lists:
+                try:
+                    configs.append(hydra_compose(config_name="config", overrides=list(ov)))
+                except (NSTError, HydraException, OmegaConfBaseException):
+                    raise
+                except Exception as e:  # Hydra's own bugs on odd values, e.g. optimizer=[1,2]
+                    overrides = " ".join(ov)
+                    raise ConfigError(f"cannot compose the config from {overrides!r}: {e}") from e
     except NSTError:
         raise
     except Exception as e:  # Hydra's override / config errors: one line
         raise ConfigError(" ".join(str(e).split())) from e
     finally:
         GlobalHydra.instance().clear()
+    return configs
 
 
 def compose(overrides: Sequence[str] = ()) -> DictConfig:

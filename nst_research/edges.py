@@ -27,6 +27,7 @@ from omegaconf import DictConfig
 
 from nst_research import __version__
 from nst_research.errors import choose
+from nst_research.status import RunStatus
 
 REPO = Path(__file__).resolve().parents[1]
 _LIGHTNING_LOGGERS = (
@@ -285,4 +286,5 @@ def finish_logger(logger, status: str, summary: dict[str, Any]) -> None:
 
     for key, value in summary.items():
         logger.experiment.summary[key] = value
-    wandb.finish(exit_code={"completed": 0, "interrupted": 255}.get(str(status), 1))
+    exit_codes = {RunStatus.COMPLETED: 0, RunStatus.INTERRUPTED: 255}
+    wandb.finish(exit_code=exit_codes.get(RunStatus(status), 1))

@@ -205,18 +205,24 @@ def _file_state_dict(path: str) -> dict[str, Tensor]:
     return {k: v for k, v in state.items() if k.startswith("features.")}
 
 
+# Named weight sources (``model.weights``) -> (loader(arch, allow_download), preprocessing name);
+# any other value is the path of a torchvision-layout file, preprocessed as torchvision's.
+WEIGHT_SOURCES = {
+    "caffe": (lambda arch, allow_download: _caffe_state_dict(arch), "caffe"),
+    "torchvision": (_torchvision_state_dict, "torchvision"),
+}
+
+
 def load_state_dict(weights: str, arch: str, allow_download: bool = True) -> dict[str, Tensor]:
     """A full torchvision-layout ``features.N.*`` state dict for a weight source."""
-    if weights == "caffe":
-        return _caffe_state_dict(arch)
-    if weights == "torchvision":
-        return _torchvision_state_dict(arch, allow_download)
+    if weights in WEIGHT_SOURCES:
+        return WEIGHT_SOURCES[weights][0](arch, allow_download)
     return _file_state_dict(weights)
 
 
 def default_preprocessing(weights: str) -> str:
     """The preprocessing that matches a weight source (files default to torchvision's)."""
-    return "caffe" if weights == "caffe" else "torchvision"
+    return WEIGHT_SOURCES.get(weights, (None, "torchvision"))[1]
 
 
 def load_weights(model: VGGFeatures, state: dict[str, Tensor]) -> None:
@@ -262,7 +268,7 @@ def build_extractor(
     """A frozen extractor with loaded weights, and the hash of the full weight source."""
     model = VGGFeatures(layers, arch=arch, pooling=pooling, init=False)
     key = weights
-    if weights not in ("caffe", "torchvision"):
+    if weights not in WEIGHT_SOURCES:
         p = Path(weights).expanduser()
         stat = p.stat() if p.is_file() else None
         key = f"{p.resolve()}|{stat.st_size}|{stat.st_mtime_ns}" if stat else weights

@@ -48,6 +48,18 @@ def load_image(path: str | os.PathLike[str], *, role: str = "image") -> Image.Im
     """
     p = Path(path)
     name = _one_line(p)
+    _check_file(p, name, role)
+    img = _decode(p, name, role)
+    try:
+        return _to_rgb(img)
+    except (ValueError, OSError, TypeError) as exc:
+        raise InputImageError(
+            f"{role} has an unsupported colour mode {img.mode!r}: {name} (convert it to RGB PNG or JPEG)"
+        ) from exc
+
+
+def _check_file(p: Path, name: str, role: str) -> None:
+    """Missing, unreadable, a directory or empty: one line each."""
     try:
         info = p.stat()
     except (FileNotFoundError, NotADirectoryError) as exc:
@@ -67,6 +79,9 @@ def load_image(path: str | os.PathLike[str], *, role: str = "image") -> Image.Im
             f"{role} is an empty file (0 bytes): {name} (re-export or re-download it)"
         )
 
+
+def _decode(p: Path, name: str, role: str) -> Image.Image:
+    """Decode the whole file now (EXIF orientation applied); every PIL failure is one line."""
     truncated_ok = ImageFile.LOAD_TRUNCATED_IMAGES
     ImageFile.LOAD_TRUNCATED_IMAGES = False  # a truncated file must fail, never load half grey
     try:
@@ -94,13 +109,7 @@ def load_image(path: str | os.PathLike[str], *, role: str = "image") -> Image.Im
         ) from exc
     finally:
         ImageFile.LOAD_TRUNCATED_IMAGES = truncated_ok
-
-    try:
-        return _to_rgb(img)
-    except (ValueError, OSError, TypeError) as exc:
-        raise InputImageError(
-            f"{role} has an unsupported colour mode {img.mode!r}: {name} (convert it to RGB PNG or JPEG)"
-        ) from exc
+    return img
 
 
 def _to_rgb(img: Image.Image) -> Image.Image:

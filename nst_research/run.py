@@ -57,7 +57,7 @@ def fit(run: Run) -> dict[str, Any]:
         if module.status is RunStatus.RUNNING:
             module.status = RunStatus.INTERRUPTED if trainer.interrupted else RunStatus.COMPLETED
         policy = str(run.cfg.checkpoint)
-        if policy == "always" or (policy == "interrupt" and module.status != "completed"):
+        if policy == "always" or (policy == "interrupt" and module.status != RunStatus.COMPLETED):
             save_checkpoint(trainer, run.run_dir / "checkpoint.ckpt")
         metrics = finish(run, fit_s)
     return metrics
