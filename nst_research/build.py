@@ -23,15 +23,24 @@ from omegaconf import DictConfig, OmegaConf
 from omegaconf.errors import MissingMandatoryValue
 
 from nst_research import edges
-from nst_research.callbacks import LogMetrics, LossBar, LossHistory, Snapshots
+from nst_research.callbacks import Evaluate, LogMetrics, LossBar, LossHistory, Snapshots
 from nst_research.config import validate
 from nst_research.errors import ConfigError, InputImageError, NSTError
 from nst_research.features import PREPROCESSING, build_extractor, default_preprocessing
 from nst_research.images import file_sha256, image_to_tensor, load_image, long_side_size
 from nst_research.images import resolve_image as resolve_image
 from nst_research.memory import check_fits
+from nst_research.metrics import Scorer, parse_objective
 from nst_research.module import StyleTransfer
-from nst_research.names import layer_names
+from nst_research.names import (
+    EVAL_CONTENT_RATIO,
+    EVAL_STYLE_RATIO,
+    LOSS_CONTENT,
+    LOSS_STYLE,
+    LOSS_TOTAL,
+    LOSS_TV,
+    layer_names,
+)
 from nst_research.terms import Objective
 
 
@@ -59,6 +68,8 @@ class Parts:
     logger: Callable[..., Any]
     optimizer: Callable[..., Any]
     seed: int
+    eval: dict[str, Any] = field(default_factory=dict)
+    objective_weights: dict[str, float] = field(default_factory=dict)
 
 
 def check(cfg: DictConfig) -> Parts:
@@ -76,6 +87,9 @@ def check(cfg: DictConfig) -> Parts:
         tv_weight=loss.tv_weight,
     )
     seed = int(cfg.seed) if cfg.seed is not None else int(torch.seed() % 2**31)
+    metrics = {str(k): _instantiate(v, f"eval.{k}") for k, v in (cfg.get("eval") or {}).items()}
+    known = [key for m in metrics.values() for key in m.keys]
+    known += [LOSS_TOTAL, LOSS_CONTENT, LOSS_STYLE, LOSS_TV]
     return Parts(
         content_layers=content_layers,
         style_layers=style_layers,
@@ -84,7 +98,16 @@ def check(cfg: DictConfig) -> Parts:
         logger=_instantiate(cfg.logger, "logger"),
         optimizer=_instantiate(cfg.optimizer, "optimizer"),
         seed=seed,
+        eval=metrics,
+        objective_weights=parse_objective(cfg.get("objective") or default_objective(known), known),
     )
+
+
+def default_objective(known: list[str]) -> str:
+    """``objective=null``: the sum of the style and content ratios if they are computed, else the
+    total loss (``eval=[]``)."""
+    wanted = (EVAL_STYLE_RATIO, EVAL_CONTENT_RATIO)
+    return " + ".join(wanted) if all(k in known for k in wanted) else LOSS_TOTAL
 
 
 def min_size_for(layers: list[str], arch: str) -> int:
@@ -190,13 +213,19 @@ class Run:
     trainer: pl.Trainer
     logger: Any
     history: LossHistory
+    evaluate: Evaluate | None
+    objective_weights: dict[str, float]
     provenance: dict[str, Any]
     resume_from: Path | None
     t_start: float
 
 
-def _trainer(cfg: DictConfig, run_dir: Path, logger: Any, history: LossHistory) -> pl.Trainer:
+def _trainer(
+    cfg: DictConfig, run_dir: Path, logger: Any, history: LossHistory, evaluate: Evaluate | None
+) -> pl.Trainer:
     callbacks: list[pl.Callback] = [Snapshots(run_dir, int(cfg.snapshot_every)), history]
+    if evaluate is not None:
+        callbacks.append(evaluate)
     if logger:
         callbacks.append(LogMetrics())
     if cfg.trainer.progress_bar:
@@ -251,8 +280,22 @@ def build(
     run_dir.mkdir(parents=True, exist_ok=True)
     logger = parts.logger(run_dir, run_name, group, str(cfg.task.kind))
     history = LossHistory()
-    trainer = _trainer(cfg, run_dir, logger, history)
+    scorer = Scorer(inputs.content, inputs.style, parts.eval) if parts.eval else None
+    evaluate = Evaluate(scorer, int(cfg.snapshot_every)) if scorer else None
+    trainer = _trainer(cfg, run_dir, logger, history, evaluate)
     if logger:
         resolved = OmegaConf.to_container(cfg, resolve=True)
         logger.log_hyperparams({**resolved, "provenance": provenance})
-    return Run(cfg, run_dir, module, trainer, logger, history, provenance, resume_from, t_start)
+    return Run(
+        cfg=cfg,
+        run_dir=run_dir,
+        module=module,
+        trainer=trainer,
+        logger=logger,
+        history=history,
+        evaluate=evaluate,
+        objective_weights=parts.objective_weights,
+        provenance=provenance,
+        resume_from=resume_from,
+        t_start=t_start,
+    )

@@ -124,3 +124,53 @@ class LossBar(TQDMProgressBar):
             "content": f"{m[LOSS_CONTENT]:.3g}",
             "style": f"{m[LOSS_STYLE]:.3g}",
         }
+
+
+class Evaluate(pl.Callback):
+    """Scores the image with the evaluation metrics at step 0 and every ``every`` steps.
+
+    Each score row is logged to the loggers (``eval/...`` curves) and kept for ``eval.csv``;
+    :meth:`final` scores the final image. ``every=0``: only the start and the end.
+    """
+
+    def __init__(self, scorer, every: int) -> None:
+        self.scorer, self.every = scorer, every
+        self.rows: list[dict[str, float]] = []
+
+    def _score(self, trainer: pl.Trainer, rgb: torch.Tensor, step: int) -> dict[str, float]:
+        scores = self.scorer(rgb)
+        self.rows = [r for r in self.rows if r["step"] != step] + [{"step": step, **scores}]
+        for logger in trainer.loggers:
+            logger.log_metrics(scores, step=step)
+        return scores
+
+    def on_train_start(self, trainer, pl_module) -> None:
+        if trainer.global_step == 0 and not self.rows:
+            self._score(trainer, pl_module.rgb(), 0)
+
+    def on_train_batch_end(self, trainer, pl_module, outputs, batch, batch_idx) -> None:
+        step = trainer.global_step
+        if self.every > 0 and step % self.every == 0 and good_record(pl_module):
+            self._score(trainer, pl_module.rgb(), step)
+
+    def final(self, trainer: pl.Trainer, rgb: torch.Tensor) -> dict[str, float]:
+        """Scores of the final image (re-used if this step was just scored)."""
+        step = int(trainer.global_step)
+        if self.rows and self.rows[-1]["step"] == step:
+            return {k: v for k, v in self.rows[-1].items() if k != "step"}
+        return self._score(trainer, rgb, step)
+
+    def state_dict(self) -> dict:
+        return {"rows": self.rows}
+
+    def load_state_dict(self, state: dict) -> None:
+        self.rows = list(state["rows"])
+
+    def write_csv(self, path: Path) -> None:
+        if not self.rows:
+            return
+        keys = list(self.rows[0])
+        with open(path, "w", newline="") as f:
+            writer = csv.DictWriter(f, fieldnames=keys)
+            writer.writeheader()
+            writer.writerows({**row, "step": int(row["step"])} for row in self.rows)

@@ -15,9 +15,9 @@ from omegaconf import DictConfig, OmegaConf
 
 from nst_research.compose import CONF_DIR as _CONF_DIR
 from nst_research.compose import EXPERIMENTS_DIR
-from nst_research.config import GROUPS, NSTSchema, register
+from nst_research.config import GROUPS, LIST_GROUPS, NSTSchema, register
 from nst_research.errors import NSTError
-from nst_research.names import LOSS_TOTAL
+from nst_research.names import OBJECTIVE
 from nst_research.status import RunStatus
 
 CONF_DIR = str(_CONF_DIR)
@@ -50,7 +50,7 @@ def _app(cfg: DictConfig) -> float | None:
     print(f"{status}: {metrics['iterations']} iterations, result in {final}")
     if status != RunStatus.COMPLETED and not multirun:
         sys.exit(130 if status == RunStatus.INTERRUPTED else 3)
-    return metrics["final_losses"].get(LOSS_TOTAL)
+    return metrics.get(OBJECTIVE)
 
 
 def _resume_config(cfg: DictConfig, overrides: list[str]) -> tuple[DictConfig, Path]:
@@ -97,7 +97,11 @@ def check_group_choices(argv: list[str]) -> str | None:
         if not sep or key not in GROUPS:
             continue
         options = sorted(p.stem for p in (Path(CONF_DIR) / key).glob("*.yaml"))
+        if key in LIST_GROUPS:  # eval=[style,ssim], or a sweep of lists: [style],[ssim]
+            value = value.replace("[", "").replace("]", "")
         for choice in value.split(","):
+            if key in LIST_GROUPS and not choice.strip():
+                continue
             if choice.strip() not in options:
                 return f"unknown {key} {choice.strip()!r}; choose one of: {', '.join(options)}"
     return None
@@ -189,7 +193,11 @@ def check_group_keys(argv: list[str]) -> str | None:
             continue
         group, _, rest = key.partition(".")
         name = rest.split(".")[0].split("[")[0]
-        if group not in GROUPS or group == "task" or (group == "init" and task_given):
+        if (
+            group not in GROUPS
+            or group in ("task", *LIST_GROUPS)
+            or (group == "init" and task_given)
+        ):
             continue
         for option in chosen.get(group, []):
             keys = _group_keys(group, option)

@@ -30,6 +30,7 @@ class NSTSchema:
     logger: Any = None
     trainer: Any = None
     task: Any = None
+    eval: Any = None
     content: str = "builtin:grace_hopper"
     style: str = "builtin:swirls"
     size: int = 256
@@ -39,11 +40,24 @@ class NSTSchema:
     snapshot_every: int = 100
     name: str | None = None
     checkpoint: str = "interrupt"
+    objective: str | None = None
     resume: str | None = None
 
 
 # The config groups (conf/<group>/*.yaml) a run needs; the CLI checks choices against them.
-GROUPS = ("model", "layers", "loss", "style_loss", "optimizer", "init", "logger", "trainer", "task")
+GROUPS = (
+    "model",
+    "layers",
+    "loss",
+    "style_loss",
+    "optimizer",
+    "init",
+    "logger",
+    "trainer",
+    "task",
+    "eval",
+)
+LIST_GROUPS = ("eval",)  # chosen as lists: eval=[style,ssim] (eval=[] for none)
 
 
 def register() -> None:
@@ -103,7 +117,7 @@ def _choice(value: Any, choices: tuple[str, ...], key: str) -> None:
 def validate(cfg: DictConfig) -> tuple[dict[str, float], dict[str, float]]:
     """Check a composed config; return the (content, style) layer-weight maps."""
     for group in GROUPS:
-        if not isinstance(cfg.get(group), DictConfig):
+        if group not in LIST_GROUPS and not isinstance(cfg.get(group), DictConfig):
             raise ConfigError(
                 f"{group} is not a config group choice; pick one with {group}=<option>"
             )

@@ -19,7 +19,8 @@ from nst_research.build import Run, build, use_gpu
 from nst_research.callbacks import log_image
 from nst_research.images import save_image
 from nst_research.memory import peak_mb, reset_peak
-from nst_research.names import IMAGE_FINAL
+from nst_research.metrics import objective_value
+from nst_research.names import IMAGE_FINAL, OBJECTIVE
 from nst_research.status import RunStatus
 
 
@@ -82,10 +83,16 @@ def finish(run: Run, fit_s: float) -> dict[str, Any]:
     columns = history.as_columns()
     final_losses = {k: v[-1] for k, v in columns.items() if k != "step" and v}
     step_times = history.step_times()
+    scores = run.evaluate.final(trainer, rgb) if run.evaluate is not None else {}
+    if run.evaluate is not None:
+        run.evaluate.write_csv(run.run_dir / "eval.csv")
+    objective = objective_value(run.objective_weights, {**final_losses, **scores})
     metrics = {
         "status": str(module.status),
         "iterations": int(trainer.global_step),
         "final_losses": final_losses,
+        "eval": scores,
+        OBJECTIVE: objective,
         "wall_time_s": time.perf_counter() - run.t_start,
         "fit_time_s": fit_s,
         "s_per_iter": step_times,
@@ -99,6 +106,7 @@ def finish(run: Run, fit_s: float) -> dict[str, Any]:
     tmp.replace(run.run_dir / "metrics.json")
     if run.logger:
         log_image(trainer, IMAGE_FINAL, rgb, int(trainer.global_step))
-        summary = {"status": str(module.status), "s_per_iter": step_times}
+        summary = {"status": str(module.status), "s_per_iter": step_times, **scores}
+        summary[OBJECTIVE] = objective
         edges.finish_logger(run.logger, module.status, summary)
     return metrics
