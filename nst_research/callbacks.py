@@ -16,7 +16,7 @@ import torch
 from pytorch_lightning.callbacks import TQDMProgressBar
 
 from nst_research.images import save_image, tensor_to_image
-from nst_research.names import IMAGE_GENERATED, LOSS_CONTENT, LOSS_STYLE, LOSS_TOTAL
+from nst_research.names import IMAGE_GENERATED, LOSS_CONTENT, LOSS_STYLE, LOSS_TOTAL, TIME_S
 from nst_research.status import RunStatus, StepRecord
 
 
@@ -129,22 +129,35 @@ class LossBar(TQDMProgressBar):
 class Evaluate(pl.Callback):
     """Scores the image with the evaluation metrics at step 0 and every ``every`` steps.
 
-    Each score row is logged to the loggers (``eval/...`` curves) and kept for ``eval.csv``;
-    :meth:`final` scores the final image. ``every=0``: only the start and the end.
+    Each score row is logged to the loggers (``eval/...`` curves) and kept for ``eval.csv`` with
+    ``time_s``: seconds of optimisation so far (since the fit started, scoring time excluded, so
+    time-to-quality does not depend on how often it is measured). :meth:`final` scores the final
+    image. ``every=0``: only the start and the end.
     """
 
     def __init__(self, scorer, every: int) -> None:
         self.scorer, self.every = scorer, every
         self.rows: list[dict[str, float]] = []
+        self._t0: float | None = None
+        self._scoring_s = 0.0
+        self._offset_s = 0.0  # optimisation time of the run this one resumes
 
     def _score(self, trainer: pl.Trainer, rgb: torch.Tensor, step: int) -> dict[str, float]:
+        start = time.perf_counter()
+        if self._t0 is None:
+            self._t0 = start
+        elapsed = self._offset_s + start - self._t0 - self._scoring_s
         scores = self.scorer(rgb)
-        self.rows = [r for r in self.rows if r["step"] != step] + [{"step": step, **scores}]
+        self._scoring_s += time.perf_counter() - start
+        row = {"step": step, TIME_S: elapsed, **scores}
+        self.rows = [r for r in self.rows if r["step"] != step] + [row]
         for logger in trainer.loggers:
             logger.log_metrics(scores, step=step)
         return scores
 
     def on_train_start(self, trainer, pl_module) -> None:
+        self._t0, self._scoring_s = time.perf_counter(), 0.0
+        self._offset_s = self.rows[-1][TIME_S] if self.rows else 0.0
         if trainer.global_step == 0 and not self.rows:
             self._score(trainer, pl_module.rgb(), 0)
 
@@ -157,7 +170,7 @@ class Evaluate(pl.Callback):
         """Scores of the final image (re-used if this step was just scored)."""
         step = int(trainer.global_step)
         if self.rows and self.rows[-1]["step"] == step:
-            return {k: v for k, v in self.rows[-1].items() if k != "step"}
+            return {k: v for k, v in self.rows[-1].items() if k not in ("step", TIME_S)}
         return self._score(trainer, rgb, step)
 
     def state_dict(self) -> dict:

@@ -49,6 +49,7 @@ LOSS_STYLE = "loss/style"
 LOSS_TV = "loss/tv"
 LOSS_KEYS = (LOSS_TOTAL, LOSS_CONTENT, LOSS_STYLE, LOSS_TV)
 TIME_STEP = "time/step_s"
+TIME_S = "time_s"  # eval.csv: seconds of optimisation up to a row (scoring excluded)
 IMAGE_GENERATED = "image/generated"
 IMAGE_FINAL = "image/final"
 

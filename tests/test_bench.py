@@ -76,6 +76,8 @@ def test_bench_compares_the_same_work_and_writes_its_report(tmp_path):
     proc = subprocess.run(
         [sys.executable, str(REPO / "experiments/bench/bench.py"), "--sizes", "32",
          "--iters", "4", "--repeats", "1", "--warmup-iters", "3", "--startup-repeats", "0",
+         "--quality-size", "32", "--quality-iters", "6", "--quality-every", "2",
+         "--quality", "eval/style_ratio < 0.999 and eval/content_ratio <= 10",
          "--out", str(tmp_path)],
         capture_output=True, text=True, timeout=600, cwd=REPO,
     )  # fmt: skip
@@ -90,3 +92,29 @@ def test_bench_compares_the_same_work_and_writes_its_report(tmp_path):
     assert report["largest"]["estimate_px"] > 512  # the memory estimate for this machine
     text = (tmp_path / "bench.md").read_text()
     assert "| 32 |" in text and "## Largest size that fits" in text
+    quality = report["quality"]  # time to quality: the first scored step meeting the target
+    assert quality["reached"] and quality["step"] in (2, 4, 6) and quality["time_s"] > 0
+    assert quality["at_target"]["eval/style_ratio"] < 0.999
+    assert "## Time to quality" in text and f"{quality['step']} iterations" in text
+
+
+def test_quality_target_parsing_and_first_reached():
+    quality = load_bench().quality
+    target = quality.parse_target("eval/style_ratio <= 0.1 and eval/ssim>0.5, eval/x<1e-3")
+    assert target == [
+        ("eval/style_ratio", "<=", 0.1),
+        ("eval/ssim", ">", 0.5),
+        ("eval/x", "<", 1e-3),
+    ]
+    rows = [
+        {"step": 20, "eval/a": 0.05, "eval/b": 0.9},
+        {"step": 0, "eval/a": 1.0, "eval/b": 0.0},
+        {"step": 10, "eval/a": 0.08, "eval/b": 0.2},
+    ]
+    both = quality.parse_target("eval/a <= 0.1 and eval/b >= 0.5")
+    assert quality.first_reached(rows, both)["step"] == 20
+    assert quality.first_reached(rows, quality.parse_target("eval/a<=0.1"))["step"] == 10
+    assert quality.first_reached(rows, quality.parse_target("eval/a<0")) is None
+    assert quality.first_reached(rows, quality.parse_target("eval/missing<1")) is None
+    with pytest.raises(SystemExit, match="cannot read"):
+        quality.parse_target("eval/a == 1")

@@ -44,6 +44,10 @@ import torch
 from omegaconf import DictConfig
 
 from nst_research import memory
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+import quality  # noqa: E402 - beside this file
+
 from nst_research.build import apply_fast_gpu, build_module, check, load_inputs
 from nst_research.compose import REPO, compose
 from nst_research.module import StyleTransfer
@@ -519,45 +523,123 @@ def markdown(report: dict[str, Any]) -> str:
         "(unless --show-harness-output).",
         "",
     ]
-    if report["startup"]:
-        lines += [
-            "## Start-up (subprocess, wall time from launch to exit)",
-            "",
-            "| command | median s | all s |",
-            "|---|---:|---|",
-        ]
-    for cmd, t in report["startup"].items():
-        lines.append(
-            f"| `{cmd}` | {t['median_s']:.2f} | {', '.join(f'{x:.2f}' for x in t['all_s'])} |"
-        )
-    other = env.get("startup_other_processes_cores")
-    if report["startup"] and other is not None:
-        lines += ["", f"- other processes kept {other:.2f} cores busy meanwhile."]
-    largest = report.get("largest") or {}
-    if largest:
-        lines += ["", "## Largest size that fits", ""]
-        if largest.get("estimate_px") is not None:
-            lines.append(
-                f"- estimate (`nst_research.memory`, what `nst` accepts): long side "
-                f"{largest['estimate_px']} px with {largest['free_mb'] / 1024:.1f} GiB free on "
-                f"{env['device']}"
-            )
-        if largest.get("measured_px") is not None:
-            bound = " or more (the search's ceiling)" if largest["measured_is_lower_bound"] else ""
-            peak = largest.get("peak_mb")
-            lines.append(
-                f"- measured: long side {largest['measured_px']} px{bound} runs L-BFGS without "
-                "running out of memory"
-                + (f", peak {peak:.0f} MiB allocated" if peak is not None else "")
-                + " (bisected to 64 px)"
-            )
-        elif env["device"] != "cuda":
-            lines.append("- not measured on CPU (it would mean filling the machine's memory)")
+    lines += startup_markdown(report["startup"], env.get("startup_other_processes_cores"))
+    lines += largest_markdown(report.get("largest") or {}, env["device"])
+    if report.get("quality"):
+        lines += ["", quality.markdown(report["quality"], report["quality"].get("overrides", []))]
     lines.append("")
     return "\n".join(lines)
 
 
+def startup_markdown(startup: dict[str, Any], other: float | None) -> list[str]:
+    if not startup:
+        return []
+    lines = [
+        "## Start-up (subprocess, wall time from launch to exit)",
+        "",
+        "| command | median s | all s |",
+        "|---|---:|---|",
+    ]
+    for cmd, t in startup.items():
+        lines.append(
+            f"| `{cmd}` | {t['median_s']:.2f} | {', '.join(f'{x:.2f}' for x in t['all_s'])} |"
+        )
+    if other is not None:
+        lines += ["", f"- other processes kept {other:.2f} cores busy meanwhile."]
+    return lines
+
+
+def largest_markdown(largest: dict[str, Any], device: str) -> list[str]:
+    if not largest:
+        return []
+    lines = ["", "## Largest size that fits", ""]
+    if largest.get("estimate_px") is not None:
+        lines.append(
+            f"- estimate (`nst_research.memory`, what `nst` accepts): long side "
+            f"{largest['estimate_px']} px with {largest['free_mb'] / 1024:.1f} GiB free on {device}"
+        )
+    if largest.get("measured_px") is not None:
+        bound = " or more (the search's ceiling)" if largest["measured_is_lower_bound"] else ""
+        peak = largest.get("peak_mb")
+        lines.append(
+            f"- measured: long side {largest['measured_px']} px{bound} runs L-BFGS without "
+            "running out of memory"
+            + (f", peak {peak:.0f} MiB allocated" if peak is not None else "")
+            + " (bisected to 64 px)"
+        )
+    elif device != "cuda":
+        lines.append("- not measured on CPU (it would mean filling the machine's memory)")
+    return lines
+
+
 # --- main --------------------------------------------------------------------------------------
+
+
+def measure_size(
+    size: int, iters: int, device: str, args: argparse.Namespace, tmp: Path, log: Path | None
+) -> dict[str, Any]:
+    """A warm-up, then ``args.repeats`` interleaved (a) harness and (b) plain measurements."""
+    cfg = compose_cfg(size, iters, device, args.set)
+    warm_cfg = compose_cfg(size, args.warmup_iters, device, args.set)
+    setup = PlainSetup(cfg, device)
+    flops = count_flops(setup)
+    other = OtherLoad()
+    print(f"[bench] size {size}: warm-up", file=sys.stderr, flush=True)
+    time_harness(warm_cfg, tmp, f"{size}_warmup", device, log)
+    time_plain(setup, args.warmup_iters, drop=1)
+    harness, plain = [], []
+    for rep in range(args.repeats):
+        harness.append(time_harness(cfg, tmp, f"{size}_{rep}", device, log))
+        plain.append(time_plain(setup, iters, drop=1))
+        print(
+            f"[bench] size {size} repeat {rep}: a {harness[-1]['s_per_iter']:.4f} s/it, "
+            f"b {plain[-1]['s_per_iter']:.4f} s/it (other processes: "
+            f"{fmt_cores(harness[-1]['other_processes_cores'])}, "
+            f"{fmt_cores(plain[-1]['other_processes_cores'])} cores)",
+            file=sys.stderr,
+            flush=True,
+        )
+    del setup
+    gc.collect()
+    return summarise_size(size, harness, plain, flops, other.cores())
+
+
+def summarise_size(size, harness, plain, flops, other_cores) -> dict[str, Any]:
+    a = statistics.median(x["s_per_iter"] for x in harness)
+    b = statistics.median(x["s_per_iter"] for x in plain)
+    evals = statistics.median(x["closure_evals_per_iter"] for x in plain)
+    per_iter = flops["per_iter_3x"] * evals
+    return {
+        "size": size,
+        "harness": harness,
+        "plain": plain,
+        "harness_s_per_iter": a,
+        "plain_s_per_iter": b,
+        "ratio_a_over_b": a / b,
+        "ratio_best_a_over_best_b": min(x["s_per_iter"] for x in harness)
+        / min(x["s_per_iter"] for x in plain),
+        "flops": flops,
+        "other_processes_cores": other_cores,
+        "closure_evals_per_iter": evals,
+        "gflops_b": per_iter / b / 1e9,
+        "gflops_a": per_iter / a / 1e9,
+        "gflops_counted_b": flops["per_iter_counted"] * evals / b / 1e9,
+        "same_final_loss": all(
+            math.isclose(x["final_loss"], y["final_loss"], rel_tol=1e-4)
+            for x, y in zip(harness, plain, strict=True)
+        ),
+    }
+
+
+def measure_quality(
+    args: argparse.Namespace, device: str, tmp: Path, log: Path | None
+) -> dict[str, Any]:
+    """Time to quality (``quality.py``) for the default settings (plus ``--set``)."""
+    overrides = [f"snapshot_every={args.quality_every}", *args.set]
+    cfg = compose_cfg(args.quality_size, args.quality_iters, device, overrides)
+    result = quality.time_to_quality(cfg, tmp / "quality", args.quality, log)
+    result["overrides"] = list(args.set)
+    return result
 
 
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
@@ -582,6 +664,15 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         action="store_true",
         help="skip the search for the largest size that fits (GPU; on CPU only the estimate)",
     )
+    p.add_argument(
+        "--quality",
+        default=quality.DEFAULT_TARGET,
+        help=f"time-to-quality target: eval thresholds joined by 'and' (default {quality.DEFAULT_TARGET!r})",
+    )
+    p.add_argument("--quality-size", type=int, default=256, help="image size of that run (px)")
+    p.add_argument("--quality-iters", type=int, default=300, help="iterations at most")
+    p.add_argument("--quality-every", type=int, default=10, help="score every N iterations")
+    p.add_argument("--no-quality", action="store_true", help="skip the time-to-quality run")
     p.add_argument("--out", type=Path, default=REPO / "bench_results", help="output folder")
     p.add_argument(
         "--render",
@@ -660,58 +751,11 @@ def main(argv: list[str] | None = None) -> int:
     if log is not None:
         log.write_text("")
         print(f"[bench] harness output goes to {log}", file=sys.stderr, flush=True)
-    results = []
-    for size in sizes:
-        cfg = compose_cfg(size, iters, device, args.set)
-        warm_cfg = compose_cfg(size, args.warmup_iters, device, args.set)
-        setup = PlainSetup(cfg, device)
-        flops = count_flops(setup)
-        other = OtherLoad()
-        print(f"[bench] size {size}: warm-up", file=sys.stderr, flush=True)
-        time_harness(warm_cfg, tmp, f"{size}_warmup", device, log)
-        time_plain(setup, args.warmup_iters, drop=1)
-        harness, plain = [], []
-        for rep in range(args.repeats):
-            harness.append(time_harness(cfg, tmp, f"{size}_{rep}", device, log))
-            plain.append(time_plain(setup, iters, drop=1))
-            print(
-                f"[bench] size {size} repeat {rep}: a {harness[-1]['s_per_iter']:.4f} s/it, "
-                f"b {plain[-1]['s_per_iter']:.4f} s/it (other processes: "
-                f"{fmt_cores(harness[-1]['other_processes_cores'])}, "
-                f"{fmt_cores(plain[-1]['other_processes_cores'])} cores)",
-                file=sys.stderr,
-                flush=True,
-            )
-        other_cores = other.cores()
-        a = statistics.median(x["s_per_iter"] for x in harness)
-        b = statistics.median(x["s_per_iter"] for x in plain)
-        evals = statistics.median(x["closure_evals_per_iter"] for x in plain)
-        per_iter = flops["per_iter_3x"] * evals
-        results.append(
-            {
-                "size": size,
-                "harness": harness,
-                "plain": plain,
-                "harness_s_per_iter": a,
-                "plain_s_per_iter": b,
-                "ratio_a_over_b": a / b,
-                "ratio_best_a_over_best_b": min(x["s_per_iter"] for x in harness)
-                / min(x["s_per_iter"] for x in plain),
-                "flops": flops,
-                "other_processes_cores": other_cores,
-                "closure_evals_per_iter": evals,
-                "gflops_b": per_iter / b / 1e9,
-                "gflops_a": per_iter / a / 1e9,
-                "gflops_counted_b": flops["per_iter_counted"] * evals / b / 1e9,
-                "same_final_loss": all(
-                    math.isclose(x["final_loss"], y["final_loss"], rel_tol=1e-4)
-                    for x, y in zip(harness, plain, strict=True)
-                ),
-            }
-        )
-        del setup
-        gc.collect()
-
+    results = [measure_size(size, iters, device, args, tmp, log) for size in sizes]
+    quality = {}
+    if args.quality and not args.no_quality:
+        print("[bench] time to quality ...", file=sys.stderr, flush=True)
+        quality = measure_quality(args, device, tmp, log)
     print("[bench] largest size that fits ...", file=sys.stderr, flush=True)
     largest = largest_size(device, max(sizes), 3, args.set, measure=not args.no_largest)
     environment["torch_threads_after"] = torch.get_num_threads()
@@ -721,6 +765,7 @@ def main(argv: list[str] | None = None) -> int:
         "sizes": results,
         "startup": startup,
         "largest": largest,
+        "quality": quality,
     }
     text = markdown(report)
     args.out.mkdir(parents=True, exist_ok=True)
