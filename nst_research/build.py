@@ -75,6 +75,10 @@ class Parts:
 def check(cfg: DictConfig) -> Parts:
     """Validate a composed config and instantiate its choices; every problem is one line."""
     content_layers, style_layers = validate(cfg)
+    if cfg.trainer.accelerator in ("gpu", "cuda") and not torch.cuda.is_available():
+        raise ConfigError(
+            "trainer=gpu needs a usable CUDA GPU and torch finds none here; use trainer=cpu"
+        )
     loss = cfg.loss
     objective = Objective(
         content_layers,
@@ -87,6 +91,8 @@ def check(cfg: DictConfig) -> Parts:
         tv_weight=loss.tv_weight,
     )
     seed = int(cfg.seed) if cfg.seed is not None else int(torch.seed() % 2**31)
+    optimizer = _instantiate(cfg.optimizer, "optimizer")
+    optimizer([torch.nn.Parameter(torch.zeros(1))])  # its settings are checked when it is built
     metrics = {str(k): _instantiate(v, f"eval.{k}") for k, v in (cfg.get("eval") or {}).items()}
     known = [key for m in metrics.values() for key in m.keys]
     known += [LOSS_TOTAL, LOSS_CONTENT, LOSS_STYLE, LOSS_TV]
@@ -96,7 +102,7 @@ def check(cfg: DictConfig) -> Parts:
         objective=objective,
         init=_instantiate(cfg.init, "init"),
         logger=_instantiate(cfg.logger, "logger"),
-        optimizer=_instantiate(cfg.optimizer, "optimizer"),
+        optimizer=optimizer,
         seed=seed,
         eval=metrics,
         objective_weights=parse_objective(cfg.get("objective") or default_objective(known), known),

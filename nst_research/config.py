@@ -77,6 +77,12 @@ def layer_weights(names: Any, weights: Any, key: str) -> dict[str, float]:
     if not isinstance(names, list | ListConfig | tuple):
         raise ConfigError(f"{key} must be a list of layer names, got {names!r}")
     names = [str(n) for n in names]
+    repeated = sorted({n for n in names if names.count(n) > 1})
+    if repeated:
+        raise ConfigError(
+            f"{key} names {', '.join(repeated)} more than once; list each layer once "
+            f"(give it a larger weight with {key}_weights instead)"
+        )
     if weights is None:
         values: list[Any] = [1.0 / len(names)] * len(names) if names else []
     elif isinstance(weights, dict | DictConfig):
@@ -143,6 +149,13 @@ def validate(cfg: DictConfig) -> tuple[dict[str, float], dict[str, float]]:
     for key in ("content_weight", "style_weight", "tv_weight"):
         _finite_nonneg(loss[key], f"loss.{key}")
     _choice(cfg.checkpoint, ("never", "interrupt", "always"), "checkpoint")
+    if cfg.seed is not None and not 0 <= cfg.seed < 2**32:
+        raise ConfigError(f"seed={cfg.seed} must be in 0..2**32-1 (or null for a random seed)")
+    threads = cfg.trainer.get("threads")
+    if threads is not None and (not isinstance(threads, int) or threads < 0):
+        raise ConfigError(
+            f"trainer.threads={threads!r} must be an integer >= 0 (0 or null: torch's default)"
+        )
     layers = cfg.layers
     content = layer_weights(layers.content, layers.get("content_weights"), "layers.content")
     style = layer_weights(layers.style, layers.get("style_weights"), "layers.style")

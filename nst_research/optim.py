@@ -101,6 +101,16 @@ class LBFGS(torch.optim.LBFGS):
         return first[0]  # as torch: the loss where the step started, in the caller's scale
 
 
+def _check(value: float, key: str, low: float = 0.0, *, integer: bool = False) -> None:
+    """One line for an optimiser setting out of range (checked before a run starts)."""
+    ok = isinstance(value, int | float) and math.isfinite(value) and value > low
+    if integer:
+        ok = ok and float(value).is_integer()
+    if not ok:
+        kind = "an integer" if integer else "a number"
+        raise ConfigError(f"{key}={value!r} must be {kind} > {low:g}")
+
+
 def lbfgs(
     params: Iterable[nn.Parameter],
     lr: float = 1.0,
@@ -115,6 +125,8 @@ def lbfgs(
     search their step (see :class:`LBFGS`). Tolerances are disabled so the run lasts the requested
     number of iterations.
     """
+    _check(lr, "optimizer.lr")
+    _check(history_size, "optimizer.history_size", integer=True)
     if line_search not in (None, "strong_wolfe"):
         raise ConfigError(
             f"unknown optimizer.line_search={line_search!r}; use null or strong_wolfe"
@@ -138,6 +150,7 @@ def adam(
     beta2: float = 0.999,
 ) -> OptimizerSpec:
     """Adam; the image lives in the network's input space, hence the large default lr for caffe."""
+    _check(lr, "optimizer.lr")
     return OptimizerSpec(torch.optim.Adam(params, lr=lr, betas=(beta1, beta2)))
 
 
@@ -152,6 +165,8 @@ def sgd(
 
     The defaults are those of the Keras neural style transfer example (lr 100, x0.96 every 100).
     """
+    _check(lr, "optimizer.lr")
+    _check(decay_every, "optimizer.decay_every", integer=True)
     opt = torch.optim.SGD(params, lr=lr, momentum=momentum)
     sched = torch.optim.lr_scheduler.StepLR(opt, step_size=decay_every, gamma=decay_rate)
     return OptimizerSpec(opt, sched)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pytest
+import torch
 from hydra.errors import ConfigCompositionException
 from omegaconf.errors import ValidationError
 
@@ -38,9 +39,12 @@ def test_every_group_option_composes(compose, group, option):
         overrides.append("layers=custom")
     cfg = compose(overrides)
     assert cfg[group] is not None
+    if (group, option) == ("trainer", "gpu") and not torch.cuda.is_available():
+        with pytest.raises(ConfigError, match="needs a usable CUDA GPU"):  # refused up front
+            check(cfg)
+        return
     check(cfg)
     if group == "optimizer":
-        import torch
         from hydra.utils import instantiate
 
         spec = instantiate(cfg.optimizer)([torch.nn.Parameter(torch.zeros(1))])
@@ -82,6 +86,15 @@ def test_unknown_key_fails_at_compose(compose):
         (["layers.style_weights=[1,abc,1,1,1]"], "not a number"),
         (["layers.style_weights=[1,2]"], "2 values for 5 layers"),
         (["layers.style_weights={relu1_1:1}"], "no weight for relu2_1"),
+        (["layers.style=[relu1_1,relu2_1,relu1_1]"], "names relu1_1 more than once"),
+        (["layers.content=[relu4_2,relu4_2]"], "layers.content names relu4_2 more than once"),
+        (["optimizer.lr=0"], r"optimizer.lr=0 must be a number > 0"),
+        (["optimizer.lr=-1"], r"optimizer.lr=-1 must be a number > 0"),
+        (["optimizer.history_size=0"], "optimizer.history_size=0 must be an integer > 0"),
+        (["optimizer=adam", "optimizer.lr=-5"], "optimizer.lr=-5 must be"),
+        (["seed=-1"], r"seed=-1 must be in 0..2\*\*32-1"),
+        (["seed=4294967296"], "seed=4294967296 must be in"),
+        (["trainer.threads=-2"], "trainer.threads=-2 must be an integer >= 0"),
     ],
 )
 def test_validate_rejects_bad_values(compose, overrides, match):
