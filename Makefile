@@ -36,12 +36,12 @@ test-fast: $(STAMP) ## run the suite without the slow tests
 	$(PY) -m pytest -q -m "not slow" $(ARGS)
 
 lint: $(STAMP) ## ruff check and format check
-	$(VENV)/bin/ruff check nst_research tests experiments
-	$(VENV)/bin/ruff format --check nst_research tests experiments
+	$(VENV)/bin/ruff check nst_research tests experiments hydra_plugins
+	$(VENV)/bin/ruff format --check nst_research tests experiments hydra_plugins
 
 format: $(STAMP) ## ruff fix and format
-	$(VENV)/bin/ruff check --fix nst_research tests experiments
-	$(VENV)/bin/ruff format nst_research tests experiments
+	$(VENV)/bin/ruff check --fix nst_research tests experiments hydra_plugins
+	$(VENV)/bin/ruff format nst_research tests experiments hydra_plugins
 
 bench: $(STAMP) ## benchmark: harness vs a plain PyTorch loop, s/iteration side by side
 	$(PY) experiments/bench/bench.py $(ARGS)
