@@ -13,18 +13,38 @@ import pytest
 import yaml
 from PIL import Image
 
+from nst_research.names import (
+    EVAL_COLOUR,
+    EVAL_CONTENT_DISTANCE,
+    EVAL_CONTENT_RATIO,
+    EVAL_SSIM,
+    EVAL_STYLE_DISTANCE,
+    EVAL_STYLE_RATIO,
+    OBJECTIVE,
+)
 from nst_research.report import (
     FAILED,
+    RATIO_SUM,
+    Setting,
+    build_rows,
     collect,
     config_keys,
+    config_label,
     contact_sheet_grid,
     draw_contact_sheet,
     draw_loss_curves,
+    draw_plane,
     main,
+    mean_sd,
     natural_key,
+    pareto_front,
+    plane_points,
     swept_keys,
+    verdict_line,
     write_report,
 )
+from nst_research.report.compare import named_rows
+from nst_research.report.verdicts import spread_bound
 
 LOSS_COLUMNS = [
     "loss/style/relu1_1",
@@ -47,8 +67,13 @@ def make_job(
     s_per_iter: float | None = 0.5,
     wall_time_s: float = 2.0,
     failed_log: str | None = None,
+    eval_metrics: dict[str, float] | None = None,
+    objective: float | None = None,
 ) -> Path:
-    """Write one job dir as `nst -m` would: .hydra/, and unless failing, metrics, losses, image."""
+    """Write one job dir as `nst -m` would: .hydra/, and unless failing, metrics, losses, image.
+
+    With ``eval_metrics``, metrics.json gains ``eval`` and ``objective`` (null if None) and the
+    job an ``eval.csv``, as the evaluation metrics write them."""
     job = sweep / str(num)
     (job / ".hydra").mkdir(parents=True)
     items = [f"{k}={v}" for k, v in overrides.items()]
@@ -83,6 +108,13 @@ def make_job(
         "git": {"commit": None, "dirty": None},
         "image_size": [TILE[1], TILE[0]],
     }
+    if eval_metrics is not None:
+        metrics["eval"] = eval_metrics
+        metrics["objective"] = objective
+        with open(job / "eval.csv", "w", newline="") as f:
+            writer = csv.DictWriter(f, fieldnames=["step", *eval_metrics])
+            writer.writeheader()
+            writer.writerow({"step": steps, **eval_metrics})
     (job / "metrics.json").write_text(json.dumps(metrics))
     color = np.uint8((num * 57) % 256)
     pixels = np.full((TILE[1], TILE[0], 3), color, dtype=np.uint8)
@@ -325,3 +357,360 @@ def test_wandb_offline_logging(
     runs = list((grid_sweep / "wandb").glob("offline-run-*"))
     assert len(runs) == 1
     assert list(runs[0].glob("*.wandb"))
+
+
+# --- sweeps with evaluation metrics: ranking, plane, verdicts, compare ---
+
+# (loss.style_weight, optimizer) -> mean style ratio, content ratio, objective. Seeds 1, 2, 3 add
+# -1, 0, +1 times 0.01 to the ratios and 0.1 to the objective: sd 0.01 and 0.1 exactly.
+EVAL_MEANS = {
+    ("10", "lbfgs"): (0.5, 0.1, 1.0),
+    ("10", "adam"): (0.6, 0.2, 3.0),
+    ("100", "lbfgs"): (0.2, 0.3, 4.0),
+    ("100", "adam"): (0.3, 0.4, 2.5),
+}
+SEED_OFFSETS = {1: -1.0, 2: 0.0, 3: 1.0}
+
+
+def eval_values(style: float, content: float, offset: float) -> dict[str, float]:
+    """Eval metrics of one run (colour distance disabled); SSIM = 1 - content ratio."""
+    return {
+        EVAL_STYLE_DISTANCE: 10 * (style + 0.01 * offset),
+        EVAL_STYLE_RATIO: style + 0.01 * offset,
+        EVAL_CONTENT_DISTANCE: 5 * (content + 0.01 * offset),
+        EVAL_CONTENT_RATIO: content + 0.01 * offset,
+        EVAL_SSIM: 1.0 - content - 0.01 * offset,
+    }
+
+
+@pytest.fixture
+def eval_sweep(tmp_path: Path) -> Path:
+    """2 x 2 configurations x 3 seeds, each job with eval metrics and an objective."""
+    sweep = tmp_path / "multirun" / "2024-01-01" / "12-00-00"
+    num = 0
+    for (weight, opt), (style, content, objective) in EVAL_MEANS.items():
+        for seed, k in SEED_OFFSETS.items():
+            overrides = {"size": 32, "loss.style_weight": weight, "optimizer": opt, "seed": seed}
+            values = eval_values(style, content, k)
+            make_job(sweep, num, overrides, eval_metrics=values, objective=objective + 0.1 * k)
+            num += 1
+    return sweep
+
+
+def ranked_order(rows: list[dict[str, str]]) -> list[tuple[str, str, str]]:
+    return [(r["rank"], r["loss.style_weight"], r["optimizer"]) for r in rows]
+
+
+def test_eval_sweep_ranked_by_objective_with_mean_and_sd(eval_sweep: Path) -> None:
+    paths = write_report(eval_sweep)
+    assert set(paths) == {"md", "csv", "contact_sheet", "loss_curves", "plane"}
+    assert all(p.is_file() for p in paths.values())
+
+    rows = read_csv(paths["csv"])
+    assert ranked_order(rows) == [
+        ("1", "10", "lbfgs"),  # objective 1
+        ("2", "100", "adam"),  # 2.5
+        ("3", "10", "adam"),  # 3
+        ("4", "100", "lbfgs"),  # 4
+    ]
+    first = rows[0]
+    assert first["n_seeds"] == "3" and first["seeds"] == "1 2 3"
+    assert float(first["objective_mean"]) == pytest.approx(1.0)
+    assert float(first["objective_sd"]) == pytest.approx(0.1)
+    assert float(first[f"{EVAL_STYLE_RATIO}_mean"]) == pytest.approx(0.5)
+    assert float(first[f"{EVAL_STYLE_RATIO}_sd"]) == pytest.approx(0.01)
+    assert float(first[f"{EVAL_CONTENT_RATIO}_mean"]) == pytest.approx(0.1)
+    assert float(first[f"{EVAL_SSIM}_mean"]) == pytest.approx(0.9)
+    assert f"{RATIO_SUM}_mean" not in first  # a column only when it is the ranking metric
+    assert first[f"{EVAL_COLOUR}_mean"] == ""  # disabled in every run
+    assert float(first["loss/total_mean"]) == pytest.approx(100.0)  # losses stay in the CSV
+    header = list(first)
+    assert header[:3] == ["rank", "loss.style_weight", "optimizer"]
+    assert header.index("objective_mean") < header.index(f"{EVAL_STYLE_RATIO}_mean")
+    assert header.index(f"{EVAL_STYLE_RATIO}_mean") < header.index("loss/total_mean")
+
+    md = paths["md"].read_text()
+    assert f"ranked by: `{OBJECTIVE}` (lower is better)" in md and "## Ranking" in md
+    table_lines = [line for line in md.splitlines() if line.startswith("| ")]
+    head = table_lines[0]
+    assert head.startswith("| rank | loss.style_weight | optimizer | n seeds | objective |")
+    assert head.index(EVAL_SSIM) < head.index("loss/total")  # eval metrics lead
+    assert EVAL_COLOUR not in head  # no run has it
+    assert table_lines[1].startswith("| 1 | 10 | lbfgs | 3 | 1 ± 0.1 |")
+    assert "| 0.5 ± 0.01 |" in table_lines[1] and "| 0.9 ± 0.01 |" in table_lines[1]
+    assert table_lines[4].startswith("| 4 | 100 | lbfgs | 3 | 4 ± 0.1 |")
+
+
+def test_old_sweep_is_not_ranked(grid_sweep: Path) -> None:
+    paths = write_report(grid_sweep)
+    md = paths["md"].read_text()
+    assert "## Results" in md and "## Ranking" not in md and "plane.png" not in md
+    assert "rank" not in read_csv(paths["csv"])[0]
+    assert not (grid_sweep / "plane.png").exists()
+    assert main([str(grid_sweep), "--rank-by", OBJECTIVE]) == 2  # nothing to rank by
+
+
+def test_rank_by_and_fallback_to_ratio_sum(
+    eval_sweep: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert main([str(eval_sweep), "--rank-by", EVAL_SSIM]) == 0  # higher is better
+    rows = read_csv(eval_sweep / "report.csv")
+    assert [(r["loss.style_weight"], r["optimizer"]) for r in rows] == [
+        ("10", "lbfgs"),
+        ("10", "adam"),
+        ("100", "lbfgs"),
+        ("100", "adam"),
+    ]
+    assert f"ranked by: `{EVAL_SSIM}` (higher is better)" in (eval_sweep / "report.md").read_text()
+
+    capsys.readouterr()
+    assert main([str(eval_sweep), "--rank-by", EVAL_COLOUR]) == 2
+    assert "no run recorded it" in capsys.readouterr().err
+    with pytest.raises(SystemExit):
+        main([str(eval_sweep), "--rank-by", "loss/total"])
+
+    # one completed run without an objective: the default is the sum of the two ratios
+    metrics_path = eval_sweep / "0" / "metrics.json"
+    metrics = json.loads(metrics_path.read_text())
+    metrics[OBJECTIVE] = None
+    metrics_path.write_text(json.dumps(metrics))
+    rows = read_csv(write_report(eval_sweep)["csv"])
+    assert ranked_order(rows) == [
+        ("1", "100", "lbfgs"),  # 0.2 + 0.3
+        ("2", "10", "lbfgs"),  # 0.6
+        ("3", "100", "adam"),  # 0.7
+        ("4", "10", "adam"),  # 0.8
+    ]
+    assert float(rows[0][f"{RATIO_SUM}_mean"]) == pytest.approx(0.5)
+    assert float(rows[0][f"{RATIO_SUM}_sd"]) == pytest.approx(0.02)  # both ratios move together
+    assert f"ranked by: `{RATIO_SUM}`" in (eval_sweep / "report.md").read_text()
+
+    # neither an objective nor both ratios: the first metric some run has (SSIM here)
+    ssim_only = tmp_path / "ssim_only"
+    for num, ssim in enumerate((0.5, 0.7)):
+        make_job(ssim_only, num, {"w": num}, eval_metrics={EVAL_SSIM: ssim})
+    rows = read_csv(write_report(ssim_only)["csv"])
+    assert [(r["rank"], r["w"]) for r in rows] == [("1", "1"), ("2", "0")]
+    assert "No configuration has both" in (ssim_only / "report.md").read_text()
+
+
+def test_failed_job_in_a_ranked_sweep_comes_last_unranked(eval_sweep: Path) -> None:
+    overrides = {"size": 32, "loss.style_weight": "1000", "optimizer": "adam", "seed": 1}
+    make_job(eval_sweep, 12, overrides, failed_log="RuntimeError: boom\n")
+    paths = write_report(eval_sweep)
+    rows = read_csv(paths["csv"])
+    assert [r["rank"] for r in rows] == ["1", "2", "3", "4", ""]
+    assert rows[-1]["status"] == FAILED and rows[-1]["reason"] == "RuntimeError: boom"
+    md = paths["md"].read_text()
+    assert "| **failed** |" in md and "## Failed jobs" in md
+    weight = next(line for line in md.splitlines() if line.startswith("- `loss.style_weight`:"))
+    assert "`10` wins on objective" in weight  # 1000 has no completed run: left out
+
+    # a NaN objective in one seed (job 6 is 100/lbfgs, seed 1): a NaN mean, not ranked
+    metrics = json.loads((eval_sweep / "6" / "metrics.json").read_text())
+    metrics[OBJECTIVE] = math.nan
+    (eval_sweep / "6" / "metrics.json").write_text(json.dumps(metrics))
+    rows = read_csv(write_report(eval_sweep)["csv"])
+    assert [(r["rank"], r["loss.style_weight"], r["optimizer"]) for r in rows[2:4]] == [
+        ("3", "10", "adam"),
+        ("", "100", "lbfgs"),
+    ]
+    assert math.isnan(float(rows[3]["objective_mean"]))
+    assert math.isnan(float(rows[3]["objective_sd"]))
+
+
+def test_mean_sd_of_non_finite_values() -> None:
+    assert mean_sd([]) == (None, None)
+    assert mean_sd([2.0]) == (2.0, None)
+    assert mean_sd([1.0, 3.0]) == (2.0, pytest.approx(math.sqrt(2.0)))
+    mean, sd = mean_sd([math.nan, 1.0])
+    assert math.isnan(mean) and math.isnan(sd)  # statistics.stdev would raise
+    mean, sd = mean_sd([math.inf, 1.0])
+    assert mean == math.inf and math.isnan(sd)
+    assert mean_sd([math.inf]) == (math.inf, None)
+
+
+def test_pareto_front() -> None:
+    assert pareto_front([]) == []
+    assert pareto_front([(0.3, 0.7)]) == [0]
+    assert pareto_front([(1, 1), (0, 1), (0, 0), (1, 0)]) == [2]  # all dominated but one
+    assert pareto_front([(0, 3), (1, 1), (3, 0), (2, 2), (3, 3)]) == [0, 1, 2]  # a trade-off
+    assert pareto_front([(1, 1), (1, 1), (2, 2)]) == [0, 1]  # equal points: both on the front
+    assert pareto_front([(1, 2), (1, 1)]) == [1]  # same x, lower y dominates
+    assert pareto_front([(2, 1), (1, 1)]) == [1]  # same y, lower x dominates
+    assert pareto_front([(math.nan, 0), (1, 1), (0, math.inf)]) == [1]  # non-finite: never
+
+
+def test_plane_points_and_front(eval_sweep: Path, tmp_path: Path) -> None:
+    paths = write_report(eval_sweep)
+    assert paths["plane"].is_file() and paths["plane"].name == "plane.png"
+    records = collect(eval_sweep)
+    keys = config_keys(records)
+    rows = build_rows(records)
+    names = [config_label(row.config, keys) for row in rows]
+    drawn = draw_plane(plane_points(rows, names, "sweep"), tmp_path / "plane.png")
+    assert len(drawn) == 4  # one point per configuration
+    front = {p.name for p in drawn if p.on_front}
+    assert front == {
+        "loss.style_weight=10, optimizer=lbfgs",
+        "loss.style_weight=100, optimizer=lbfgs",
+    }
+    point = next(p for p in drawn if p.label == "10, lbfgs")
+    assert (point.x, point.y) == (pytest.approx(0.1), pytest.approx(0.5))
+    assert (point.x_sd, point.y_sd) == (pytest.approx(0.01), pytest.approx(0.01))
+
+    md = paths["md"].read_text()
+    assert "![style/content plane](plane.png)" in md
+    front_lines = [line for line in md.splitlines() if line.startswith("- `loss.style_weight=")]
+    assert front_lines == [
+        f"- `loss.style_weight=10, optimizer=lbfgs`: {EVAL_CONTENT_RATIO} 0.1 ± 0.01, "
+        f"{EVAL_STYLE_RATIO} 0.5 ± 0.01",
+        f"- `loss.style_weight=100, optimizer=lbfgs`: {EVAL_CONTENT_RATIO} 0.3 ± 0.01, "
+        f"{EVAL_STYLE_RATIO} 0.2 ± 0.01",
+    ]
+
+    rows[0].stats[EVAL_CONTENT_RATIO] = (None, None)  # a configuration without the ratio
+    assert len(plane_points(rows, names, "sweep")) == 3
+    assert draw_plane([], tmp_path / "empty.png") == [] and (tmp_path / "empty.png").is_file()
+
+
+def test_verdict_lines_on_constructed_numbers() -> None:
+    a = Setting("a", (1.0, 1.1, 0.9), 3)  # mean 1, sd 0.1
+    b = Setting("b", (2.0, 2.1, 1.9), 3)  # mean 2, sd 0.1
+    assert spread_bound(a, b) == pytest.approx(2 * math.sqrt(0.01 / 3 + 0.01 / 3))
+    assert verdict_line("k", OBJECTIVE, [b, a]) == (
+        "- `k`: `a` wins on objective (1, n=3) over `b` (2, n=3): 1 lower (50% of the "
+        "runner-up's); exceeds the spread (2·SE 0.1633)"
+    )
+    wide = Setting("b", (1.2, 1.7, 0.7), 3)  # mean 1.2, sd 0.5: 0.2 < 2 * sqrt(2 * 0.25 / 3)
+    wide_a = Setting("a", (1.0, 1.5, 0.5), 3)
+    assert verdict_line("k", OBJECTIVE, [wide_a, wide]).endswith("within the spread (2·SE 0.8165)")
+    assert spread_bound(Setting("x", (0.0, 2.0), 2), Setting("y", (1.0, 3.0), 2)) == pytest.approx(
+        2 * math.sqrt(2)
+    )
+
+    # one seed (even when pooled over another key's two values): spread unknown
+    single = [Setting("a", (1.0, 3.0), 1), Setting("b", (4.0,), 1)]
+    line = verdict_line("k", OBJECTIVE, single)
+    assert "`a` wins" in line and "2 lower (50% of" in line
+    assert line.endswith("single seed: spread unknown")
+    mixed = [Setting("a", (1.0, 1.2), 2), Setting("b", (4.0,), 1)]
+    assert verdict_line("k", OBJECTIVE, mixed).endswith("single seed: spread unknown")
+
+    # SSIM: higher wins
+    ssim = [Setting("lo", (0.8, 0.8), 2), Setting("hi", (0.9, 0.9), 2)]
+    line = verdict_line("k", EVAL_SSIM, ssim)
+    assert "`hi` wins" in line and "0.1 higher" in line and "exceeds the spread" in line
+
+    # degenerate cases
+    assert verdict_line("k", OBJECTIVE, [Setting("a", (0.5,), 1), Setting("b", (), 0)]) == (
+        "- `k`: only `a` has objective (0.5, n=1)"
+    )
+    assert verdict_line("k", OBJECTIVE, [Setting("a", (), 0)]) == "- `k`: no run has objective"
+    zero = verdict_line("k", OBJECTIVE, [Setting("a", (-1.0,), 1), Setting("b", (0.0,), 1)])
+    assert "(n/a of the runner-up's)" in zero
+
+
+def test_verdicts_in_the_report(eval_sweep: Path) -> None:
+    md = write_report(eval_sweep)["md"].read_text()
+    assert "## Verdicts" in md
+    weight = next(line for line in md.splitlines() if line.startswith("- `loss.style_weight`:"))
+    optimizer = next(line for line in md.splitlines() if line.startswith("- `optimizer`:"))
+    # pooled over the optimizer and seeds: 10 -> mean 2 of (1, 3) +- 0.1; 100 -> 3.25 of (4, 2.5)
+    assert "`10` wins on objective (2, n=6) over `100` (3.25, n=6): 1.25 lower" in weight
+    assert "38.5% of the runner-up's" in weight
+    pooled_10 = [v + d for v in (1.0, 3.0) for d in (-0.1, 0.0, 0.1)]
+    pooled_100 = [v + d for v in (4.0, 2.5) for d in (-0.1, 0.0, 0.1)]
+    sd_10, sd_100 = np.std(pooled_10, ddof=1), np.std(pooled_100, ddof=1)
+    bound = 2 * math.sqrt(sd_10**2 / 6 + sd_100**2 / 6)
+    assert 1.25 > bound and weight.endswith(f"exceeds the spread (2·SE {bound:.4g})")
+    assert "`lbfgs` wins on objective (2.5, n=6) over `adam` (2.75, n=6)" in optimizer
+    assert "within the spread" in optimizer
+
+
+def test_compare_two_sweeps(
+    eval_sweep: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    other = tmp_path / "other" / "13-00-00"
+    for num, (seed, k) in enumerate(((1, -1.0), (2, 1.0))):
+        values = eval_values(0.1, 0.2, k)
+        make_job(
+            other, num, {"loss.style_weight": 1000, "seed": seed}, eval_metrics=values,
+            objective=0.5 + 0.1 * k,
+        )  # fmt: skip
+    assert len(named_rows(collect(other), "B")[1]) == 1  # one configuration, one point
+
+    capsys.readouterr()
+    assert main(["--compare", str(eval_sweep), str(other)]) == 0
+    printed = [Path(p) for p in capsys.readouterr().out.split()]
+    out = eval_sweep.resolve() / "compare_13-00-00"
+    assert printed == [out / "compare.md", out / "compare.csv", out / "plane.png"]
+    assert all(p.is_file() for p in printed)
+
+    rows = read_csv(out / "compare.csv")
+    assert [(r["rank"], r["configuration"], r["n_seeds"]) for r in rows] == [
+        ("1", "13-00-00: loss.style_weight=1000", "2"),
+        ("2", "12-00-00: loss.style_weight=10, optimizer=lbfgs", "3"),
+        ("3", "12-00-00: loss.style_weight=100, optimizer=adam", "3"),
+        ("4", "12-00-00: loss.style_weight=10, optimizer=adam", "3"),
+        ("5", "12-00-00: loss.style_weight=100, optimizer=lbfgs", "3"),
+    ]
+    assert float(rows[0]["objective_sd"]) == pytest.approx(math.sqrt(0.02))
+
+    md = (out / "compare.md").read_text()
+    assert md.startswith("# Sweep comparison: 12-00-00 vs 13-00-00")
+    assert "(12 jobs, 4 configurations)" in md and "(2 jobs, 1 configuration)" in md
+    table_lines = [line for line in md.splitlines() if line.startswith("| ")]
+    assert len(table_lines) == 6  # header and five configurations
+    assert table_lines[1].startswith("| 1 | 13-00-00: loss.style_weight=1000 | 2 | 0.5 ± 0.14 |")
+    # the joint front: B's (0.2, 0.1) beats 100/lbfgs's (0.3, 0.2); 10/lbfgs's (0.1, 0.5) stays
+    front = [
+        line for line in md.splitlines() if line.startswith("- `1") and EVAL_STYLE_RATIO in line
+    ]
+    assert [line.split("`")[1] for line in front] == [
+        "12-00-00: loss.style_weight=10, optimizer=lbfgs",
+        "13-00-00: loss.style_weight=1000",
+    ]
+    assert len(collect(eval_sweep)) == 12  # the compare dir is no job dir
+
+    assert main(["--compare", str(eval_sweep), str(other), "--out", str(tmp_path / "cmp")]) == 0
+    assert {p.name for p in (tmp_path / "cmp").iterdir()} == {
+        "compare.md",
+        "compare.csv",
+        "plane.png",
+    }
+
+
+def test_compare_needs_eval_data_and_one_mode(
+    grid_sweep: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    old = tmp_path / "old"
+    make_job(old, 0, {"size": 32})
+    capsys.readouterr()
+    assert main(["--compare", str(grid_sweep), str(old)]) == 2
+    assert "neither" in capsys.readouterr().err
+    for argv in ([], [str(grid_sweep), "--compare", str(old), str(old)], [str(old), "--out", "x"]):
+        with pytest.raises(SystemExit):
+            main(argv)
+
+
+def test_wandb_logs_ranked_table_and_plane(
+    eval_sweep: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    pytest.importorskip("wandb")
+    monkeypatch.setenv("WANDB_MODE", "offline")
+    monkeypatch.setenv("WANDB_DIR", str(tmp_path / "wandb_dir"))
+    monkeypatch.setenv("WANDB_SILENT", "true")
+    write_report(eval_sweep, log_to_wandb=True)
+    (run,) = (eval_sweep / "wandb").glob("offline-run-*")
+    media = run / "files" / "media"
+    (table_file,) = (media / "table" / "report").glob("table_*.table.json")
+    logged = json.loads(table_file.read_text())
+    assert logged["columns"][:4] == ["rank", "loss.style_weight", "optimizer", "n_runs"]
+    assert [line[:3] for line in logged["data"]] == [
+        [1, "10", "lbfgs"],
+        [2, "100", "adam"],
+        [3, "10", "adam"],
+        [4, "100", "lbfgs"],
+    ]
+    assert len(list((media / "images" / "report").glob("plane_*.png"))) == 1

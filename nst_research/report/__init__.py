@@ -8,7 +8,12 @@ It reads the job dirs of a sweep (``multirun/<date>/<time>/<job>/``, each with
   ``seed``), with mean and sample sd over seed replicates, plus one row per failed job with its
   reason;
 - ``contact_sheet.png``: the final images in a labelled grid;
-- ``loss_curves.png``: the total and style losses against step, one line per configuration.
+- ``loss_curves.png``: the total and style losses against step, one line per configuration;
+- when the runs recorded evaluation metrics (``eval/...``) or an objective: the table ranked by
+  one of them (:mod:`.ranking`), a verdict per swept key (:mod:`.verdicts`) and ``plane.png``,
+  the configurations on the style/content plane with their Pareto front (:mod:`.plane`).
+
+``nst-report --compare A B`` ranks two sweeps' configurations together (:mod:`.compare`).
 
 A job with no ``metrics.json`` (it raised) is reported as ``failed``, never dropped.
 
@@ -21,6 +26,7 @@ from __future__ import annotations
 
 from nst_research.names import LOSS_KEYS
 from nst_research.report.cli import main, write_report
+from nst_research.report.compare import write_compare
 from nst_research.report.configs import (
     UNSET,
     Config,
@@ -33,6 +39,7 @@ from nst_research.report.configs import (
     swept_keys,
 )
 from nst_research.report.markdown import fmt_number, fmt_stat, md_cell, render_markdown
+from nst_research.report.plane import PlanePoint, draw_plane, pareto_front, plane_points
 from nst_research.report.plots import (
     contact_sheet_grid,
     draw_contact_sheet,
@@ -40,6 +47,14 @@ from nst_research.report.plots import (
     mean_curve,
     read_losses,
     wrap_label,
+)
+from nst_research.report.ranking import (
+    RANK_KEYS,
+    RATIO_SUM,
+    choose_rank_key,
+    has_eval,
+    metric_value,
+    rank_rows,
 )
 from nst_research.report.records import (
     FAILED,
@@ -65,20 +80,26 @@ from nst_research.report.table import (
     table,
     write_csv,
 )
+from nst_research.report.verdicts import Setting, sweep_verdicts, verdict_line
 from nst_research.report.wandb_log import log_report_to_wandb
 
 __all__ = [
     "FAILED",
     "LOSS_KEYS",
     "NUMERIC_KEYS",
+    "RANK_KEYS",
+    "RATIO_SUM",
     "RUN_KEYS",
     "SEED_KEY",
     "UNSET",
     "Config",
+    "PlanePoint",
     "ReportError",
     "ReportRow",
     "RunRecord",
+    "Setting",
     "build_rows",
+    "choose_rank_key",
     "collect",
     "config_keys",
     "config_label",
@@ -86,11 +107,13 @@ __all__ = [
     "contact_sheet_grid",
     "draw_contact_sheet",
     "draw_loss_curves",
+    "draw_plane",
     "failure_reason",
     "find_job_dirs",
     "fmt_number",
     "fmt_stat",
     "group_by_config",
+    "has_eval",
     "has_replicates",
     "job_seed",
     "log_report_to_wandb",
@@ -98,7 +121,11 @@ __all__ = [
     "md_cell",
     "mean_curve",
     "mean_sd",
+    "metric_value",
     "natural_key",
+    "pareto_front",
+    "plane_points",
+    "rank_rows",
     "read_config",
     "read_losses",
     "read_overrides",
@@ -106,9 +133,12 @@ __all__ = [
     "render_markdown",
     "stat_runs",
     "status_summary",
+    "sweep_verdicts",
     "swept_keys",
     "table",
+    "verdict_line",
     "wrap_label",
+    "write_compare",
     "write_csv",
     "write_report",
 ]

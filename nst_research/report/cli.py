@@ -1,4 +1,5 @@
-"""The ``nst-report`` command: write a sweep's report files, and optionally log them to W&B."""
+"""The ``nst-report`` command: write a sweep's report files (or compare two sweeps), optionally
+logging them to W&B."""
 
 from __future__ import annotations
 
@@ -8,59 +9,112 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
-from nst_research.report.configs import config_keys
+from nst_research.names import OBJECTIVE
+from nst_research.report.compare import write_compare
+from nst_research.report.configs import config_keys, config_label
 from nst_research.report.markdown import render_markdown
+from nst_research.report.plane import draw_plane, plane_points
 from nst_research.report.plots import draw_contact_sheet, draw_loss_curves
-from nst_research.report.records import ReportError, collect
+from nst_research.report.ranking import RANK_KEYS, RATIO_SUM, choose_rank_key, rank_rows
+from nst_research.report.records import FAILED, ReportError, collect
 from nst_research.report.table import build_rows, table, write_csv
+from nst_research.report.verdicts import sweep_verdicts
 from nst_research.report.wandb_log import log_report_to_wandb
 
 
-def write_report(sweep_dir: str | os.PathLike[str], log_to_wandb: bool = False) -> dict[str, Path]:
+def write_report(
+    sweep_dir: str | os.PathLike[str], log_to_wandb: bool = False, rank_by: str | None = None
+) -> dict[str, Path]:
     """Write ``report.md``, ``report.csv``, ``contact_sheet.png`` and ``loss_curves.png`` into ``sweep_dir``.
 
-    Returns their paths by name (``"md"``, ``"csv"``, ``"contact_sheet"``, ``"loss_curves"``).
+    A sweep with evaluation metrics (or ``rank_by``) is ranked (:mod:`.ranking`), and also gets
+    ``plane.png`` and the verdicts. Returns the paths by name (``"md"``, ``"csv"``,
+    ``"contact_sheet"``, ``"loss_curves"``, and ``"plane"`` when ranked).
 
     Raises:
-        ReportError: the dir is missing or holds no job dirs.
+        ReportError: the dir is missing or holds no job dirs, or no run has ``rank_by``.
     """
     sweep = Path(sweep_dir).resolve()
     records = collect(sweep)
     keys = config_keys(records)
-    rows = build_rows(records)
+    rank_key = choose_rank_key(records, rank_by)
+    rows = build_rows(records) if rank_key is None else rank_rows(build_rows(records), rank_key)
     paths = {
         "md": sweep / "report.md",
-        "csv": write_csv(rows, keys, sweep / "report.csv"),
+        "csv": write_csv(rows, keys, sweep / "report.csv", rank_key),
         "contact_sheet": sweep / "contact_sheet.png",
         "loss_curves": sweep / "loss_curves.png",
     }
     draw_contact_sheet(records, paths["contact_sheet"], title=f"sweep {sweep.name}")
     draw_loss_curves(records, paths["loss_curves"])
-    paths["md"].write_text(render_markdown(sweep, records, rows, keys))
+    verdicts: list[str] = []
+    plane = []
+    if rank_key is not None:
+        paths["plane"] = sweep / "plane.png"
+        configs = [row for row in rows if row.status != FAILED]
+        names = [config_label(row.config, keys, records) for row in configs]
+        plane = draw_plane(plane_points(configs, names, sweep.name), paths["plane"])
+        verdicts = sweep_verdicts(records, keys, rank_key)
+    paths["md"].write_text(render_markdown(sweep, records, rows, keys, rank_key, verdicts, plane))
     if log_to_wandb:
-        header, cells = table(rows, keys)
-        images = {k: paths[k] for k in ("contact_sheet", "loss_curves")}
+        header, cells = table(rows, keys, rank_key)
+        images = {k: paths[k] for k in ("contact_sheet", "loss_curves", "plane") if k in paths}
         log_report_to_wandb(sweep, records, header, cells, images)
     return paths
 
 
-def main(argv: Sequence[str] | None = None) -> int:
-    """``nst-report SWEEP_DIR [--wandb]``: write the report and print the paths written."""
+def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="nst-report",
-        description="Summarise a Hydra multirun sweep of `nst`: table, contact sheet, loss curves.",
+        description="Summarise a Hydra multirun sweep of `nst` (ranked table, verdicts, "
+        "style/content plane, contact sheet, loss curves), or compare two sweeps.",
     )
     parser.add_argument(
-        "sweep_dir", metavar="SWEEP_DIR", type=Path, help="e.g. multirun/2024-01-01/12-00-00"
+        "sweep_dir",
+        metavar="SWEEP_DIR",
+        type=Path,
+        nargs="?",
+        help="e.g. multirun/2024-01-01/12-00-00",
+    )
+    parser.add_argument(
+        "--compare",
+        nargs=2,
+        metavar=("A", "B"),
+        type=Path,
+        help="rank two sweeps' configurations together (written into A/compare_<B's name>/)",
+    )
+    parser.add_argument("--out", type=Path, help="with --compare: the output dir")
+    parser.add_argument(
+        "--rank-by",
+        choices=RANK_KEYS,
+        metavar="KEY",
+        help=f"the ranking metric, one of: {', '.join(RANK_KEYS)} (default: {OBJECTIVE} when "
+        f"every completed run has it, else {RATIO_SUM})",
     )
     parser.add_argument(
         "--wandb",
         action="store_true",
         help="also log the table and images to a W&B run (mode from WANDB_MODE, default offline)",
     )
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """``nst-report SWEEP_DIR [--rank-by KEY] [--wandb]`` or ``nst-report --compare A B [--out
+    DIR] [--rank-by KEY]``: write the files and print their paths."""
+    parser = _parser()
     args = parser.parse_args(argv)
+    if (args.sweep_dir is None) == (args.compare is None):
+        parser.error("give either SWEEP_DIR or --compare A B")
+    if args.compare is None and args.out is not None:
+        parser.error("--out goes with --compare")
+    if args.compare is not None and args.wandb:
+        parser.error("--wandb logs one sweep's report; it does not go with --compare")
     try:
-        paths = write_report(args.sweep_dir, log_to_wandb=args.wandb)
+        if args.compare is not None:
+            paths = write_compare(*args.compare, out=args.out, rank_by=args.rank_by)
+        else:
+            paths = write_report(args.sweep_dir, log_to_wandb=args.wandb, rank_by=args.rank_by)
     except ReportError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2

@@ -1,4 +1,8 @@
-"""``report.md``: the sweep's summary, the results table, the failed jobs and the two figures."""
+"""``report.md``: the sweep's summary, the results table, the failed jobs and the figures.
+
+A sweep with evaluation metrics gets a ranked table (eval metrics first), the verdicts, and the
+style/content plane with its Pareto front; one without (older sweeps) gets the plain table.
+"""
 
 from __future__ import annotations
 
@@ -6,10 +10,16 @@ import math
 from collections import Counter
 from collections.abc import Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING
 
+from nst_research.names import EVAL_CONTENT_RATIO, EVAL_STYLE_RATIO
 from nst_research.report.configs import UNSET, config_of, swept_keys
+from nst_research.report.ranking import direction, metric_columns
 from nst_research.report.records import RunRecord, natural_key
 from nst_research.report.table import NUMERIC_KEYS, ReportRow, has_replicates
+
+if TYPE_CHECKING:
+    from nst_research.report.plane import PlanePoint
 from nst_research.status import RunStatus
 
 
@@ -109,16 +119,92 @@ FIGURE_LINES = [
 ]
 
 
+def ranked_lines(
+    rows: Sequence[ReportRow], keys: Sequence[str], rank_key: str, with_reason: bool
+) -> list[str]:
+    """The ranked table: rank, configuration, seeds, then the metrics with any value, then losses.
+
+    Metrics are ``mean ± sd`` over the ``n seeds`` runs summarised; failed jobs follow, unranked.
+    """
+    metrics = [
+        k
+        for k in metric_columns(rank_key)
+        if any(r.stats.get(k, (None,))[0] is not None for r in rows)
+    ]
+    header = ["rank", *keys, "n seeds", *metrics, "status", *NUMERIC_KEYS, "seeds", "jobs"]
+    header += ["reason"] if with_reason else []
+    lines = ["| " + " | ".join(md_cell(h) for h in header) + " |"]
+    lines.append("|" + "|".join("---" for _ in header) + "|")
+    for row in rows:
+        failed = row.status == RunStatus.FAILED
+        cells = [
+            row.rank,
+            *(UNSET if v is None else v for v in row.config),
+            None if failed else row.n_stat,
+            *(fmt_stat(*row.stats.get(k, (None, None))) for k in metrics),
+            f"**{row.status}**" if failed else row.status,
+            *(fmt_stat(*row.stats.get(k, (None, None))) for k in NUMERIC_KEYS),
+            " ".join(row.seeds),
+            " ".join(row.jobs),
+        ]
+        cells += [row.reason] if with_reason else []
+        lines.append("| " + " | ".join(md_cell(c) for c in cells) + " |")
+    return lines
+
+
+def plane_lines(points: Sequence[PlanePoint], image: str = "plane.png") -> list[str]:
+    """The plane figure and its Pareto front, one bullet per configuration on it."""
+    lines = ["", "## Style/content plane", "", f"![style/content plane]({image})", ""]
+    if not points:
+        return [*lines, f"No configuration has both {EVAL_CONTENT_RATIO} and {EVAL_STYLE_RATIO}."]
+    lines.append(
+        f"Pareto front (no other configuration is lower on both {EVAL_CONTENT_RATIO} and "
+        f"{EVAL_STYLE_RATIO}):"
+    )
+    lines.append("")
+    for p in sorted((p for p in points if p.on_front), key=lambda p: p.x):
+        lines.append(
+            f"- `{p.name}`: {EVAL_CONTENT_RATIO} {fmt_stat(p.x, p.x_sd)}, "
+            f"{EVAL_STYLE_RATIO} {fmt_stat(p.y, p.y_sd)}"
+        )
+    return lines
+
+
+VERDICT_NOTE = (
+    "Each setting pools its runs over the other swept keys and the seeds. A margin exceeds the "
+    "spread when |diff| > 2·SE = 2·sqrt(sd1²/n1 + sd2²/n2) (two or more seeds per setting)."
+)
+
+
 def render_markdown(
-    sweep_dir: Path, records: Sequence[RunRecord], rows: Sequence[ReportRow], keys: Sequence[str]
+    sweep_dir: Path,
+    records: Sequence[RunRecord],
+    rows: Sequence[ReportRow],
+    keys: Sequence[str],
+    rank_key: str | None = None,
+    verdicts: Sequence[str] = (),
+    plane: Sequence[PlanePoint] = (),
 ) -> str:
-    """The text of ``report.md``: summary, results table, failures, and the two figures."""
+    """The text of ``report.md``: summary, results table, failures, and the figures.
+
+    With ``rank_key`` (rows ranked by it): the ranked table, the ``verdicts`` lines and the
+    ``plane`` points' Pareto front; without, the plain table of an older sweep.
+    """
     with_reason = any(r.failed for r in records)
+    if rank_key is None:
+        middle = ["", "## Results", "", *results_lines(rows, keys, with_reason)]
+    else:
+        middle = [
+            f"- ranked by: `{rank_key}` ({direction(rank_key)})",
+            *["", "## Ranking", ""],
+            *ranked_lines(rows, keys, rank_key, with_reason),
+            *(["", "## Verdicts", "", VERDICT_NOTE, "", *verdicts] if verdicts else []),
+            *plane_lines(plane),
+        ]
     return "\n".join(
         [
             *summary_lines(sweep_dir, records, rows, keys),
-            *["", "## Results", ""],
-            *results_lines(rows, keys, with_reason),
+            *middle,
             *failed_lines(records),
             *FIGURE_LINES,
         ]

@@ -61,12 +61,16 @@ class RunRecord:
         return path if path.is_file() else None
 
     def value(self, key: str) -> float | None:
-        """A numeric result: a final loss (a key of ``final_losses``, named as in
-        :mod:`nst_research.names`) or a top-level metric (``iterations``, ...); None if absent."""
+        """A numeric result: a final loss (a key of ``final_losses``), an evaluation metric (a key
+        of ``eval``), both named as in :mod:`nst_research.names`, or a top-level metric
+        (``iterations``, ``objective``, ...); None if absent or null."""
         if self.metrics is None:
             return None
         losses = self.metrics.get("final_losses") or {}
-        raw = losses[key] if key in losses else self.metrics.get(key)
+        evals = self.metrics.get("eval") or {}
+        raw = (
+            losses[key] if key in losses else evals[key] if key in evals else self.metrics.get(key)
+        )
         if raw is None:
             return None
         try:

@@ -1,11 +1,14 @@
 """The report's table: one row per configuration (mean and sd over seeds), one per failed job.
 
-:func:`table` gives the header and typed cells that ``report.csv`` and the W&B table share.
+:func:`table` gives the header and typed cells that ``report.csv`` and the W&B table share; for a
+sweep with evaluation metrics, ranked rows (:func:`nst_research.report.ranking.rank_rows`) lead with
+a rank column and the metrics (:func:`nst_research.report.ranking.metric_columns`).
 """
 
 from __future__ import annotations
 
 import csv
+import math
 import statistics
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -20,6 +23,7 @@ from nst_research.report.configs import (
     stat_runs,
     status_summary,
 )
+from nst_research.report.ranking import EVAL_STAT_KEYS, metric_columns, metric_value
 from nst_research.report.records import FAILED, RunRecord
 
 RUN_KEYS = ("iterations", "wall_time_s", "s_per_iter")
@@ -27,9 +31,15 @@ NUMERIC_KEYS = LOSS_KEYS + RUN_KEYS
 
 
 def mean_sd(values: Sequence[float]) -> tuple[float | None, float | None]:
-    """Mean and sample sd (n - 1); sd is None for fewer than two values."""
+    """Mean and sample sd (n - 1); sd is None for fewer than two values.
+
+    A NaN or infinite value makes the mean NaN or infinite and the sd NaN (``statistics.stdev``
+    would raise on them).
+    """
     if not values:
         return None, None
+    if not all(math.isfinite(v) for v in values):
+        return statistics.fmean(values), math.nan if len(values) > 1 else None
     mean = statistics.fmean(values)
     sd = statistics.stdev(values) if len(values) > 1 else None
     return mean, sd
@@ -48,6 +58,7 @@ class ReportRow:
     seeds: list[str] = field(default_factory=list)
     jobs: list[str] = field(default_factory=list)
     reason: str | None = None
+    rank: int | None = None
 
 
 def build_rows(records: Sequence[RunRecord]) -> list[ReportRow]:
@@ -59,7 +70,8 @@ def build_rows(records: Sequence[RunRecord]) -> list[ReportRow]:
         used = stat_runs(runs)
         if used:
             stats = {
-                k: mean_sd([v for r in used if (v := r.value(k)) is not None]) for k in NUMERIC_KEYS
+                k: mean_sd([v for r in used if (v := metric_value(r, k)) is not None])
+                for k in (*NUMERIC_KEYS, *EVAL_STAT_KEYS)
             }
             rows.append(
                 ReportRow(
@@ -93,26 +105,45 @@ def has_replicates(rows: Sequence[ReportRow]) -> bool:
     return any(row.n_stat > 1 for row in rows)
 
 
-def table(rows: Sequence[ReportRow], keys: Sequence[str]) -> tuple[list[str], list[list[Any]]]:
+def table(
+    rows: Sequence[ReportRow], keys: Sequence[str], rank_key: str | None = None
+) -> tuple[list[str], list[list[Any]]]:
     """Header and typed cells (str, int, float or None) shared by the CSV and the W&B table.
 
     Numeric columns are ``<metric>_mean`` and ``<metric>_sd`` when any configuration has seed
-    replicates, else plain ``<metric>``.
+    replicates, else plain ``<metric>``. With ``rank_key`` (rows already ranked), the table starts
+    with ``rank``, counts the runs summarised (``n_seeds``), and puts the ranking metric, the
+    objective and the eval metrics before the losses.
     """
     replicated = has_replicates(rows)
-    numeric = [c for k in NUMERIC_KEYS for c in ((f"{k}_mean", f"{k}_sd") if replicated else (k,))]
-    header = [*keys, "n_runs", "n_failed", "status", *numeric, "seeds", "jobs", "reason"]
+    stat_keys = NUMERIC_KEYS if rank_key is None else (*metric_columns(rank_key), *NUMERIC_KEYS)
+    numeric = [c for k in stat_keys for c in ((f"{k}_mean", f"{k}_sd") if replicated else (k,))]
+    ranked = rank_key is not None
+    header = [
+        *(["rank"] if ranked else []),
+        *keys,
+        "n_runs",
+        "n_failed",
+        *(["n_seeds"] if ranked else []),
+        "status",
+        *numeric,
+        "seeds",
+        "jobs",
+        "reason",
+    ]
     cells: list[list[Any]] = []
     for row in rows:
         values: list[Any] = []
-        for k in NUMERIC_KEYS:
+        for k in stat_keys:
             mean, sd = row.stats.get(k, (None, None))
             values.extend((mean, sd) if replicated else (mean,))
         cells.append(
             [
+                *([row.rank] if ranked else []),
                 *row.config,
                 row.n_runs,
                 row.n_failed,
+                *([row.n_stat] if ranked else []),
                 row.status,
                 *values,
                 " ".join(row.seeds),
@@ -123,9 +154,11 @@ def table(rows: Sequence[ReportRow], keys: Sequence[str]) -> tuple[list[str], li
     return header, cells
 
 
-def write_csv(rows: Sequence[ReportRow], keys: Sequence[str], path: Path) -> Path:
+def write_csv(
+    rows: Sequence[ReportRow], keys: Sequence[str], path: Path, rank_key: str | None = None
+) -> Path:
     """``report.csv``: floats at full precision, empty cells for missing values."""
-    header, cells = table(rows, keys)
+    header, cells = table(rows, keys, rank_key)
     with open(path, "w", newline="") as f:
         writer = csv.writer(f)
         writer.writerow(header)

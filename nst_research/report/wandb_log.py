@@ -1,4 +1,6 @@
-"""Logging a sweep's report to W&B: the table and the two figures, in one ``report`` run."""
+"""Logging a sweep's report to W&B: the table (ranked, for a sweep with evaluation metrics) and
+the figures (contact sheet, loss curves, and the style/content plane when ranked), in one
+``report`` run."""
 
 from __future__ import annotations
 
@@ -30,6 +32,8 @@ def log_report_to_wandb(
     images: dict[str, Path],
 ) -> bool:
     """Log the table and figures to a W&B run (``job_type="report"``, group = sweep dir name).
+
+    The table goes to ``report/table`` (a ``wandb.Table``), each image to ``report/<name>``.
 
     The mode comes from ``WANDB_MODE`` (default ``offline``); the run lives in ``sweep_dir/wandb``.
     Returns False, with a note on stderr, when wandb is not installed or W&B refuses the run
