@@ -50,7 +50,8 @@ def _app(cfg: DictConfig) -> float | None:
     print(f"{status}: {metrics['iterations']} iterations, result in {final}")
     if status != RunStatus.COMPLETED and not multirun:
         sys.exit(130 if status == RunStatus.INTERRUPTED else 3)
-    return metrics.get(OBJECTIVE)
+    # What a sweeper minimises; a job that did not complete has no value (a failed trial).
+    return metrics.get(OBJECTIVE) if status == RunStatus.COMPLETED else None
 
 
 def _resume_config(cfg: DictConfig, overrides: list[str]) -> tuple[DictConfig, Path]:

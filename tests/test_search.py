@@ -116,8 +116,9 @@ def load_trials(sweep) -> list[optuna.trial.FrozenTrial]:
 
 
 def job_total(sweep, trial) -> float:
+    """What the job returned: its objective (by default eval/style_ratio + eval/content_ratio)."""
     metrics = json.loads((sweep / str(trial.user_attrs["job"]) / "metrics.json").read_text())
-    return metrics["final_losses"]["loss/total"]
+    return metrics["objective"]
 
 
 @pytest.mark.slow
