@@ -50,6 +50,8 @@ def _app(cfg: DictConfig) -> float | None:
     print(f"{status}: {metrics['iterations']} iterations, result in {final}")
     if status != RunStatus.COMPLETED and not multirun:
         sys.exit(130 if status == RunStatus.INTERRUPTED else 3)
+    if status == RunStatus.INTERRUPTED:  # Ctrl-C / SIGTERM in a sweep stops the sweep
+        raise KeyboardInterrupt
     # What a sweeper minimises; a job that did not complete has no value (a failed trial).
     return metrics.get(OBJECTIVE) if status == RunStatus.COMPLETED else None
 
@@ -210,16 +212,43 @@ def check_group_keys(argv: list[str]) -> str | None:
     return None
 
 
+def check_run_dir(argv: list[str]) -> str | None:
+    """One line when ``hydra.run.dir=`` names a finished run: refused before Hydra writes its
+    ``.hydra/`` files into it (a sweep's dirs are numbered by the sweeper and left to it)."""
+    multirun = any(a in ("-m", "--multirun") or a == "hydra.mode=MULTIRUN" for a in argv)
+    for arg in argv:
+        key, sep, value = arg.partition("=")
+        if sep and key == "hydra.run.dir" and not multirun:
+            if (Path(value).expanduser() / "final.png").exists():
+                return (
+                    f"{value} already holds a finished run; choose another hydra.run.dir "
+                    "(or go on from it with resume=" + value + " in a new dir)"
+                )
+    return None
+
+
 def main() -> None:
     os.environ.setdefault("NST_EXPERIMENTS_DIR", str(EXPERIMENTS_DIR))
     register()
     argv = sys.argv[1:]
-    problem = check_group_choices(argv) or check_top_level_values(argv) or check_group_keys(argv)
+    problem = (
+        check_group_choices(argv)
+        or check_top_level_values(argv)
+        or check_group_keys(argv)
+        or check_run_dir(argv)
+    )
     if problem:
         print(f"error: {problem}", file=sys.stderr)
         raise SystemExit(2)
     try:
         _app()
+    except KeyboardInterrupt:
+        print(
+            "interrupted: the sweep stopped; the current job saved its outputs as interrupted "
+            "and later jobs did not start",
+            file=sys.stderr,
+        )
+        raise SystemExit(130) from None
     except SystemExit as e:
         # Hydra exits with 1 after printing a compose-time error (unknown option or key, bad
         # type): that is bad input, reported like the others with exit code 2.

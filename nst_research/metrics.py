@@ -57,20 +57,31 @@ def luminance(rgb: Tensor) -> Tensor:
     return (rgb * weights.view(1, 3, 1, 1)).sum(1, keepdim=True)
 
 
-def sliced_wasserstein(a: Tensor, b: Tensor, projections: int = 64, seed: int = 0) -> float:
-    """Sliced 2-Wasserstein distance between point sets a (N, D) and b (M, D).
+def sorted_projections(points: Tensor, projections: int = 64, seed: int = 0) -> Tensor:
+    """(N, D) points projected on fixed random unit directions (from ``seed``), each sorted:
+    (projections, N)."""
+    g = torch.Generator().manual_seed(seed)
+    dirs = F.normalize(torch.randn(points.shape[1], projections, generator=g), dim=0)
+    return (points @ dirs.to(points)).T.contiguous().sort(dim=1).values
 
-    The points are projected on ``projections`` fixed random unit directions (from ``seed``);
-    per direction, the sorted projections are compared at the same quantiles (the shorter set's
+
+def sliced_wasserstein_sorted(pa: Tensor, pb: Tensor) -> float:
+    """Sliced 2-Wasserstein distance from two sets of sorted projections (P, N) and (P, M).
+
+    Per direction, the sorted projections are compared at the same quantiles (the shorter set's
     count): sqrt of the mean squared difference over quantiles and directions.
     """
-    g = torch.Generator().manual_seed(seed)
-    dirs = F.normalize(torch.randn(a.shape[1], projections, generator=g), dim=0).to(a)
-    pa, pb = (a @ dirs).sort(0).values, (b @ dirs).sort(0).values
-    n = min(len(pa), len(pb))
-    q = (torch.arange(n, device=a.device, dtype=a.dtype) + 0.5) / n
-    ia, ib = (q * len(pa)).long(), (q * len(pb)).long()
-    return math.sqrt(float((pa[ia] - pb[ib]).pow(2).mean()))
+    n = min(pa.shape[1], pb.shape[1])
+    q = (torch.arange(n, device=pa.device, dtype=pa.dtype) + 0.5) / n
+    ia, ib = (q * pa.shape[1]).long(), (q * pb.shape[1]).long()
+    return math.sqrt(float((pa[:, ia] - pb[:, ib]).pow(2).mean()))
+
+
+def sliced_wasserstein(a: Tensor, b: Tensor, projections: int = 64, seed: int = 0) -> float:
+    """Sliced 2-Wasserstein distance between point sets a (N, D) and b (M, D)."""
+    return sliced_wasserstein_sorted(
+        sorted_projections(a, projections, seed), sorted_projections(b, projections, seed)
+    )
 
 
 class Scorer:
@@ -93,6 +104,12 @@ class Scorer:
             net = reference_network(str(image.device))
             store[k] = net(PREPROCESSING["caffe"](image.float()))
         return store[k]
+
+    def fixed(self, key: str, compute) -> Tensor:
+        """A value of the run's own images, computed once (``compute()``)."""
+        if key not in self._fixed:
+            self._fixed[key] = compute()
+        return self._fixed[key]
 
     def style_resized(self) -> Tensor:
         """The style image at the content's size (for distances that need the same grid)."""
@@ -175,17 +192,27 @@ class ColourDistance:
     """Sliced Wasserstein distance between the output's and the style's pixel colours (RGB 0..1).
 
     0 when the colour distributions match; about 0.3 between a photo and a painting of other hues.
+    Images with more than ``max_pixels`` pixels are compared on every k-th pixel (a fixed
+    stride), which keeps the sort cheap at large sizes.
     """
 
     keys = (EVAL_COLOUR,)
 
-    def __init__(self, projections: int = 64) -> None:
-        self.projections = projections
+    def __init__(self, projections: int = 64, max_pixels: int = 16384) -> None:
+        self.projections, self.max_pixels = projections, max_pixels
+
+    def pixels(self, image: Tensor) -> Tensor:
+        """(1, 3, H, W) -> (N, 3) RGB points, every k-th pixel so that N <= max_pixels."""
+        points = image.reshape(3, -1).T
+        return points[:: max(1, math.ceil(len(points) / self.max_pixels))]
 
     def __call__(self, output: Tensor, scorer: Scorer) -> dict[str, float]:
-        a = output.reshape(3, -1).T
-        b = scorer.style.reshape(3, -1).T
-        return {EVAL_COLOUR: sliced_wasserstein(a, b, self.projections)}
+        n = self.projections
+        style = scorer.fixed(
+            f"colour_{n}", lambda: sorted_projections(self.pixels(scorer.style), n)
+        )
+        ours = sorted_projections(self.pixels(output), n)
+        return {EVAL_COLOUR: sliced_wasserstein_sorted(ours, style)}
 
 
 # --- the objective a sweeper minimises -----------------------------------------------------------

@@ -66,6 +66,29 @@ def test_interrupt_keeps_image_snapshots_metrics_and_finishes_wandb(tiny_images,
 
 
 @pytest.mark.slow
+def test_a_signal_during_a_sweep_stops_the_sweep(tiny_images, tmp_path):
+    """Issue 14: the current job saves as interrupted, later jobs do not start, exit code 130."""
+    content, style = tiny_images
+    sweep = tmp_path / "sweep"
+    proc = subprocess.Popen(
+        [*NST, "-m", f"content={content}", f"style={style}", *TINY, "iterations=100000",
+         "snapshot_every=3", "logger=none", "seed=1,2,3", f"hydra.sweep.dir={sweep}"],
+        stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+    )  # fmt: skip
+    deadline = time.time() + 120
+    while not (sweep / "0" / "snapshots" / "step_00003.png").exists():
+        assert proc.poll() is None and time.time() < deadline, proc.stdout.read()
+        time.sleep(0.2)
+    proc.send_signal(signal.SIGTERM)
+    out, _ = proc.communicate(timeout=120)
+    assert proc.returncode == 130, out
+    assert json.loads((sweep / "0" / "metrics.json").read_text())["status"] == "interrupted"
+    assert (sweep / "0" / "final.png").exists()
+    assert not (sweep / "1").exists() and not (sweep / "2").exists()
+    assert "the sweep stopped" in out
+
+
+@pytest.mark.slow
 def test_resume_n_plus_n_equals_2n_to_the_pixel(compose, tiny_images, tmp_path):
     content, style = tiny_images
     base = [f"content={content}", f"style={style}", *TINY, "logger=none", "init=noise",
@@ -127,6 +150,23 @@ def test_existing_run_is_never_clobbered(compose, tiny_images, tmp_path):
     with pytest.raises(ConfigError, match="already holds a finished run"):
         run(compose([f"content={content}", f"style={style}", *TINY, "logger=none"]), run_dir)
     assert (run_dir / "final.png").read_bytes() == b"precious"
+
+
+def test_a_refused_command_never_touches_the_finished_run(tmp_path):
+    """Issue 14: Hydra used to rewrite the finished run's .hydra/ files before the refusal."""
+    run_dir = tmp_path / "run"
+    (run_dir / ".hydra").mkdir(parents=True)
+    (run_dir / "final.png").write_bytes(b"precious")
+    (run_dir / ".hydra" / "config.yaml").write_text("size: 99\n")
+    before = {p: p.read_bytes() for p in run_dir.rglob("*") if p.is_file()}
+    proc = subprocess.run(
+        [*NST, "size=32", "logger=none", f"hydra.run.dir={run_dir}"],
+        capture_output=True, text=True, timeout=120, cwd=tmp_path,
+    )  # fmt: skip
+    assert proc.returncode == 2
+    assert proc.stderr.strip().count("\n") == 0 and "already holds a finished run" in proc.stderr
+    after = {p: p.read_bytes() for p in run_dir.rglob("*") if p.is_file()}
+    assert after == before  # nothing written, nothing rewritten
 
 
 @pytest.mark.slow

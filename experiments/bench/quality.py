@@ -18,7 +18,7 @@ from typing import Any
 from nst_research.names import TIME_S
 
 OPS = {"<=": operator.le, ">=": operator.ge, "<": operator.lt, ">": operator.gt}
-DEFAULT_TARGET = "eval/style_ratio<=0.1 and eval/content_ratio<=0.6"
+DEFAULT_TARGET = "eval/style_ratio<=0.2 and eval/content_ratio<=0.5"
 _CONDITION = re.compile(r"\s*([\w/]+)\s*(<=|>=|<|>)\s*([-+0-9.eE]+)\s*")
 
 
