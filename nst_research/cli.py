@@ -19,6 +19,7 @@ from nst_research.config import GROUPS, LIST_GROUPS, NSTSchema, register
 from nst_research.errors import NSTError
 from nst_research.names import OBJECTIVE
 from nst_research.status import RunStatus
+from nst_research.sweeps import FAILED_SWEEP
 
 CONF_DIR = str(_CONF_DIR)
 
@@ -41,8 +42,13 @@ def _app(cfg: DictConfig) -> float | None:
         metrics = run(cfg, run_dir, run_name=name, group=group, resume_from=resume_from)
     except Exception as e:
         _record_failure(run_dir, e)
-        if multirun or os.environ.get("HYDRA_FULL_ERROR") == "1" or not isinstance(e, NSTError):
-            raise  # Hydra reports it; in a sweep the other jobs go on
+        if multirun and os.environ.get("HYDRA_FULL_ERROR") != "1":
+            # The other jobs go on; the sweep's summary line names this one (sweeps.py).
+            hint = "" if isinstance(e, NSTError) else " (HYDRA_FULL_ERROR=1 for the traceback)"
+            print(f"error in job {hc.job.num}: {type(e).__name__}: {e}{hint}", file=sys.stderr)
+            return None
+        if os.environ.get("HYDRA_FULL_ERROR") == "1" or not isinstance(e, NSTError):
+            raise
         print(f"error: {e}", file=sys.stderr)
         sys.exit(e.exit_code)
     status = metrics["status"]
@@ -242,6 +248,8 @@ def main() -> None:
         raise SystemExit(2)
     try:
         _app()
+        if FAILED_SWEEP["failed"]:
+            raise SystemExit(1)
     except KeyboardInterrupt:
         print(
             "interrupted: the sweep stopped; the current job saved its outputs as interrupted "

@@ -92,7 +92,9 @@ def test_sweep_with_a_failing_job_still_reports_the_others(tiny_images, tmp_path
         tmp_path, "layers.content=[relu2_1],[relu9_9],[relu1_1]", "logger=none",
         f"hydra.sweep.dir={sweep}",
     )  # fmt: skip
-    assert proc.returncode != 0  # Hydra reports the failure...
+    assert proc.returncode == 1  # the sweep reports the failure in one summary line...
+    assert "2 of 3 jobs completed; failed: job 1 (unknown layer name(s) 'relu9_9'" in proc.stderr
+    assert "Traceback" not in proc.stderr
     assert (sweep / "0" / "final.png").exists() and (sweep / "2" / "final.png").exists()
     failed = json.loads((sweep / "1" / "metrics.json").read_text())
     assert failed["status"] == "failed" and "relu9_9" in failed["error"]

@@ -466,29 +466,8 @@ def markdown(report: dict[str, Any]) -> str:
         "| peak MiB (a) | peak MiB (b) | other procs (cores) |",
         "|" + "---:|" * 15,
     ]
-    busy = []
-    for r in report["sizes"]:
-        a = [x["s_per_iter"] for x in r["harness"]]
-        b = [x["s_per_iter"] for x in r["plain"]]
-        fixed = [x["fixed_s"] for x in r["harness"] if x["fixed_s"] is not None]
-        f = r["flops"]
-        h, w = f["image_hw"]
-        other = r["other_processes_cores"]
-        ratio, n_idle = idle_ratio(r)
-        idle_text = "none" if ratio is None else f"{ratio:.3f} ({n_idle} of {len(r['harness'])})"
-        if other is not None and other > IDLE_CORES:
-            busy.append(f"{r['size']} ({other:.2f} cores)")
-        lines.append(
-            f"| {r['size']} | {h}x{w} | {spread(a)} | {spread(b)} | {r['ratio_a_over_b']:.3f} "
-            f"| {idle_text} "
-            f"| {(r['harness_s_per_iter'] - r['plain_s_per_iter']) * 1e3:.1f} "
-            f"| {f['forward'] / 1e9:.2f} | {f['per_iter_3x'] / 1e9:.2f} "
-            f"| {r['gflops_b']:.1f} | {r['gflops_a']:.1f} "
-            f"| {statistics.median(fixed):.2f} "
-            f"| {max(x['peak_mb'] for x in r['harness']):.0f} "
-            f"| {max(x['peak_mb'] for x in r['plain']):.0f} "
-            f"| {'n/a' if other is None else f'{other:.2f}'} |"
-        )
+    rows, busy = size_rows(report["sizes"])
+    lines += rows
     if busy:
         lines += [
             "",
@@ -529,6 +508,35 @@ def markdown(report: dict[str, Any]) -> str:
         lines += ["", quality.markdown(report["quality"], report["quality"].get("overrides", []))]
     lines.append("")
     return "\n".join(lines)
+
+
+def size_rows(sizes: list[dict[str, Any]]) -> tuple[list[str], list[str]]:
+    """The timing table's rows, and the sizes measured while other processes were busy."""
+    lines: list[str] = []
+    busy: list[str] = []
+    for r in sizes:
+        a = [x["s_per_iter"] for x in r["harness"]]
+        b = [x["s_per_iter"] for x in r["plain"]]
+        fixed = [x["fixed_s"] for x in r["harness"] if x["fixed_s"] is not None]
+        f = r["flops"]
+        h, w = f["image_hw"]
+        other = r["other_processes_cores"]
+        ratio, n_idle = idle_ratio(r)
+        idle_text = "none" if ratio is None else f"{ratio:.3f} ({n_idle} of {len(r['harness'])})"
+        if other is not None and other > IDLE_CORES:
+            busy.append(f"{r['size']} ({other:.2f} cores)")
+        lines.append(
+            f"| {r['size']} | {h}x{w} | {spread(a)} | {spread(b)} | {r['ratio_a_over_b']:.3f} "
+            f"| {idle_text} "
+            f"| {(r['harness_s_per_iter'] - r['plain_s_per_iter']) * 1e3:.1f} "
+            f"| {f['forward'] / 1e9:.2f} | {f['per_iter_3x'] / 1e9:.2f} "
+            f"| {r['gflops_b']:.1f} | {r['gflops_a']:.1f} "
+            f"| {statistics.median(fixed):.2f} "
+            f"| {max(x['peak_mb'] for x in r['harness']):.0f} "
+            f"| {max(x['peak_mb'] for x in r['plain']):.0f} "
+            f"| {'n/a' if other is None else f'{other:.2f}'} |"
+        )
+    return lines, busy
 
 
 def startup_markdown(startup: dict[str, Any], other: float | None) -> list[str]:
@@ -688,27 +696,11 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     return p.parse_args(argv)
 
 
-def main(argv: list[str] | None = None) -> int:
-    args = parse_args(argv)
-    if args.render is not None:
-        print(markdown(json.loads(args.render.read_text())))
-        return 0
-    device = args.device
-    if device == "auto":
-        device = "cuda" if torch.cuda.is_available() else "cpu"
-    sizes = args.sizes or ([128, 256, 512, 1024] if device == "cuda" else [128, 256])
-    iters = args.iters or (50 if device == "cuda" else 20)
-    if iters < 3:
-        raise SystemExit("--iters must be at least 3 (the first iteration is dropped)")
-
-    tmp_ctx = tempfile.TemporaryDirectory(prefix="nst-bench-")
-    tmp = Path(tmp_ctx.name)
-    for var in ("WANDB_DIR", "WANDB_CACHE_DIR", "WANDB_CONFIG_DIR", "WANDB_DATA_DIR"):
-        os.environ[var] = str(tmp / "wandb")
-    (tmp / "wandb").mkdir()
-
-    threads_before = torch.get_num_threads()
-    environment = {
+def environment_info(
+    args: argparse.Namespace, device: str, sizes: list[int], iters: int, threads_before: int
+) -> dict[str, Any]:
+    """What the measurement ran on and with (recorded in bench.json and the report's header)."""
+    return {
         "date": dt.datetime.now().astimezone().isoformat(timespec="seconds"),
         "command": " ".join(
             [
@@ -731,6 +723,29 @@ def main(argv: list[str] | None = None) -> int:
         "sizes": sizes,
         "overrides": args.set,
     }
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parse_args(argv)
+    if args.render is not None:
+        print(markdown(json.loads(args.render.read_text())))
+        return 0
+    device = args.device
+    if device == "auto":
+        device = "cuda" if torch.cuda.is_available() else "cpu"
+    sizes = args.sizes or ([128, 256, 512, 1024] if device == "cuda" else [128, 256])
+    iters = args.iters or (50 if device == "cuda" else 20)
+    if iters < 3:
+        raise SystemExit("--iters must be at least 3 (the first iteration is dropped)")
+
+    tmp_ctx = tempfile.TemporaryDirectory(prefix="nst-bench-")
+    tmp = Path(tmp_ctx.name)
+    for var in ("WANDB_DIR", "WANDB_CACHE_DIR", "WANDB_CONFIG_DIR", "WANDB_DATA_DIR"):
+        os.environ[var] = str(tmp / "wandb")
+    (tmp / "wandb").mkdir()
+
+    threads_before = torch.get_num_threads()
+    environment = environment_info(args, device, sizes, iters, threads_before)
     t_total = time.perf_counter()
     print(
         f"[bench] {device} ({environment['device_name']}), sizes {sizes}, {iters} iterations, "

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import logging
 import math
 from pathlib import Path
@@ -82,14 +83,25 @@ def next_job_number(sweep_dir: Path, study: optuna.Study) -> int:
     return max([len(study.get_trials(deepcopy=False)), *taken])
 
 
+def _job_record(ret: JobReturn) -> str | None:
+    """``status: error`` from the job dir's metrics.json, if the job wrote one."""
+    try:
+        out = Path(ret.hydra_cfg.hydra.runtime.output_dir)
+        record = json.loads((out / "metrics.json").read_text())
+    except Exception:  # no hydra config, no dir or no record: nothing more to say
+        return None
+    error = record.get("error")
+    return f"{record.get('status')}: {error}" if error else f"the job ended {record.get('status')}"
+
+
 def job_value(ret: JobReturn) -> tuple[float | None, str | None]:
     """``(value, None)`` for a finite number, ``(None, why)`` for an exception, None, NaN or inf."""
     try:
         value: Any = ret.return_value  # re-raises the job's exception (Hydra prints its overrides)
     except Exception as e:  # any failure of a job is a failed trial
         return None, f"{type(e).__name__}: {e}"
-    if value is None:
-        return None, "the job returned None"
+    if value is None:  # nst records why in the job's metrics.json (failed, diverged, ...)
+        return None, _job_record(ret) or "the job returned None"
     try:
         number = float(value)
     except (TypeError, ValueError):
