@@ -71,7 +71,7 @@ def load_inputs(cfg: DictConfig, parts: Parts) -> Inputs:
             )
     history_size = int(cfg.optimizer.get("history_size", 0) or 0)
     device = torch.device("cuda" if use_gpu(cfg) else "cpu")
-    check_fits(h, w, deepest, cfg.model.arch, history_size, device)
+    check_fits(h, w, deepest, cfg.model.arch, history_size, device, style_hw=(sh, sw))
     content = image_to_tensor(content_img, int(cfg.size))
     style = image_to_tensor(style_img, style_size)
     hashes = {"content": file_sha256(content_path), "style": file_sha256(style_path)}

@@ -17,8 +17,8 @@ from nst_research.names import CHANNELS, layer_names
 _BYTES = 4  # float32
 
 
-def estimate_bytes(h: int, w: int, deepest: str, arch: str = "vgg19", history: int = 100) -> int:
-    """Peak bytes of one optimisation step for an (h, w) image up to layer ``deepest``."""
+def _activations(h: int, w: int, deepest: str, arch: str) -> tuple[int, int]:
+    """(activation values of every layer up to ``deepest`` for an (h, w) image, weight values)."""
     acts = 0
     weights = 0
     c_in, hh, ww = 3, h, w
@@ -32,8 +32,29 @@ def estimate_bytes(h: int, w: int, deepest: str, arch: str = "vgg19", history: i
         acts += c_in * hh * ww
         if name == deepest:
             break
+    return acts, weights
+
+
+def estimate_bytes(
+    h: int,
+    w: int,
+    deepest: str,
+    arch: str = "vgg19",
+    history: int = 100,
+    style_hw: tuple[int, int] | None = None,
+) -> int:
+    """Peak bytes of one optimisation step for an (h, w) image up to layer ``deepest``.
+
+    ``style_hw``: the style image's size; its targets take one forward pass without gradients
+    before the optimisation (counted as every activation kept, which errs high), so a style image
+    much larger than the content can set the peak.
+    """
+    acts, weights = _activations(h, w, deepest, arch)
     image = 3 * h * w
     per_step = 2 * acts + 2 * history * image + 8 * image
+    if style_hw is not None:
+        style_acts, _ = _activations(*style_hw, deepest, arch)
+        per_step = max(per_step, style_acts + acts + 8 * image)
     return (per_step + weights) * _BYTES
 
 
@@ -50,13 +71,25 @@ def available_bytes(device: torch.device) -> int | None:
     return None
 
 
-def largest_size(h: int, w: int, deepest: str, arch: str, history: int, free: int) -> int:
-    """The largest long side (px) at the aspect ratio h:w whose estimate fits in ``free`` bytes."""
+def largest_size(
+    h: int,
+    w: int,
+    deepest: str,
+    arch: str,
+    history: int,
+    free: int,
+    style_hw: tuple[int, int] | None = None,
+) -> int:
+    """The largest long side (px) at the aspect ratio h:w whose estimate fits in ``free`` bytes
+    (the style image, if given, scaled with the content as ``size=`` scales both)."""
     long_side = max(h, w)
 
+    def scaled(a: int, side: int) -> int:
+        return max(1, round(a * side / long_side))
+
     def need(side: int) -> int:
-        hh, ww = max(1, round(h * side / long_side)), max(1, round(w * side / long_side))
-        return estimate_bytes(hh, ww, deepest, arch, history)
+        style = (scaled(style_hw[0], side), scaled(style_hw[1], side)) if style_hw else None
+        return estimate_bytes(scaled(h, side), scaled(w, side), deepest, arch, history, style)
 
     # Memory grows with the pixel count: bracket the limit by doubling, then bisect.
     lo, hi = 16, 16
@@ -76,17 +109,22 @@ def check_fits(
     history: int,
     device: torch.device,
     available: int | None = None,
+    style_hw: tuple[int, int] | None = None,
 ) -> int:
-    """Raise a one-line error with the estimate and the largest size that fits; return the estimate."""
-    need = estimate_bytes(h, w, deepest, arch, history)
+    """Raise a one-line error with the estimate and the largest size that fits; return the estimate.
+
+    ``style_hw``: the style image's size after ``style_scale`` (its forward pass is counted too).
+    """
+    need = estimate_bytes(h, w, deepest, arch, history, style_hw)
     free = available if available is not None else available_bytes(device)
     if free is None or need <= free:
         return need
-    largest = largest_size(h, w, deepest, arch, history, free)
+    largest = largest_size(h, w, deepest, arch, history, free, style_hw)
+    style = f" with a {style_hw[1]}x{style_hw[0]} px style image" if style_hw else ""
     raise InputImageError(
-        f"a {w}x{h} px image needs about {need / 2**30:.1f} GiB up to {deepest} but only "
+        f"a {w}x{h} px image{style} needs about {need / 2**30:.1f} GiB up to {deepest} but only "
         f"{free / 2**30:.1f} GiB is free on {device.type}; use size={largest} or less "
-        "(or a smaller optimizer.history_size)"
+        "(or a smaller optimizer.history_size or style_scale)"
     )
 
 

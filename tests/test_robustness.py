@@ -181,6 +181,21 @@ def test_two_runs_started_together_get_distinct_dirs(tiny_images, tmp_path):
     assert len(finals) == 2 and finals[0].parent != finals[1].parent
 
 
+def test_a_large_style_image_counts_in_the_memory_check():
+    """Issue 14: the style's forward pass (style_scale) is checked too, and the advice fits."""
+    cpu = torch.device("cpu")
+    assert check_fits(256, 256, "relu5_1", "vgg19", 100, cpu, available=2**30, style_hw=(256, 256))
+    with pytest.raises(InputImageError) as e:
+        check_fits(256, 256, "relu5_1", "vgg19", 100, cpu, available=2**30, style_hw=(4096, 4096))
+    msg = str(e.value)
+    assert "4096x4096 px style image" in msg and "style_scale" in msg and "\n" not in msg
+    advised = int(msg.split("use size=")[1].split()[0])
+    style = round(4096 * advised / 256)  # size= scales the style with the content
+    assert estimate_bytes(advised, advised, "relu5_1", style_hw=(style, style)) <= 2**30
+    assert check_fits(advised, advised, "relu5_1", "vgg19", 100, cpu, available=2**30,
+                      style_hw=(style, style))  # fmt: skip
+
+
 def test_size_that_cannot_fit_is_refused_with_the_largest_that_fits():
     assert estimate_bytes(512, 512, "relu5_1") > 3.5 * estimate_bytes(256, 256, "relu5_1")
     with pytest.raises(InputImageError) as e:
