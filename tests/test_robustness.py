@@ -37,6 +37,12 @@ def wandb_summary(run_dir: Path) -> dict:
     return json.loads(out)
 
 
+def default_sigint() -> None:
+    """Ctrl-C reaches the run even when the tests were started in the background (a shell's
+    background jobs ignore SIGINT, and a child inherits that: Python then never raises it)."""
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+
+
 def communicate(proc: subprocess.Popen, timeout: float = 300) -> tuple[str, str]:
     """``proc.communicate``; on a timeout the process is killed and its output shown."""
     try:
@@ -56,7 +62,7 @@ def test_interrupt_keeps_image_snapshots_metrics_and_finishes_wandb(tiny_images,
     proc = subprocess.Popen(
         [*NST, f"content={content}", f"style={style}", *TINY, "iterations=100000",
          "snapshot_every=3", logger, f"hydra.run.dir={run_dir}"],
-        stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+        stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, preexec_fn=default_sigint,
     )  # fmt: skip
     deadline = time.time() + 300  # generous: a loaded 2-core CI machine is slow to start
     while not (run_dir / "snapshots" / "step_00003.png").exists():
@@ -83,7 +89,7 @@ def test_a_signal_during_a_sweep_stops_the_sweep(tiny_images, tmp_path):
     proc = subprocess.Popen(
         [*NST, "-m", f"content={content}", f"style={style}", *TINY, "iterations=100000",
          "snapshot_every=3", "logger=none", "seed=1,2,3", f"hydra.sweep.dir={sweep}"],
-        stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+        stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, preexec_fn=default_sigint,
     )  # fmt: skip
     deadline = time.time() + 300  # generous: a loaded 2-core CI machine is slow to start
     while not (sweep / "0" / "snapshots" / "step_00003.png").exists():
