@@ -17,6 +17,7 @@ from omegaconf import DictConfig
 from nst_research import edges
 from nst_research.build import Run, build, use_gpu
 from nst_research.callbacks import log_image
+from nst_research.errors import NSTError
 from nst_research.images import save_image
 from nst_research.memory import peak_mb, reset_peak
 from nst_research.metrics import objective_value
@@ -47,21 +48,42 @@ def fit(run: Run) -> dict[str, Any]:
     reset_peak(module.device)  # per run, not per process (in-process sweeps, figures)
     t_fit = time.perf_counter()
     ckpt = str(run.resume_from) if run.resume_from else None
+    error: Exception | None = None
     try:
         with edges.interrupts():
             trainer.fit(module, ckpt_path=ckpt)
     except (SystemExit, KeyboardInterrupt):
         # Lightning turns Ctrl-C into SystemExit(1) after a graceful shutdown.
         module.status = RunStatus.INTERRUPTED
+    except Exception as e:  # a crash is not an interruption: no checkpoint to resume from
+        module.status, error = RunStatus.FAILED, e
     finally:
         fit_s = time.perf_counter() - t_fit
         if module.status is RunStatus.RUNNING:
             module.status = RunStatus.INTERRUPTED if trainer.interrupted else RunStatus.COMPLETED
-        policy = str(run.cfg.checkpoint)
-        if policy == "always" or (policy == "interrupt" and module.status != RunStatus.COMPLETED):
+        if _wants_checkpoint(str(run.cfg.checkpoint), module.status):
             save_checkpoint(trainer, run.run_dir / "checkpoint.ckpt")
-        metrics = finish(run, fit_s)
+        metrics = finish(run, fit_s, error)
+    if error is not None:
+        raise RunFailed(
+            f"the run failed after {metrics['iterations']} iterations ({metrics['error']}); "
+            f"its record and last image are in {run.run_dir}"
+        ) from error
     return metrics
+
+
+class RunFailed(NSTError):
+    """An exception inside the optimisation: recorded as ``failed``, reported as one line."""
+
+    exit_code = 1
+
+
+def _wants_checkpoint(policy: str, status: RunStatus) -> bool:
+    """``always``; or ``interrupt``: a run that can go on (interrupted or diverged), not a crash."""
+    resumable = status in (RunStatus.INTERRUPTED, RunStatus.DIVERGED)
+    return (
+        policy == "always" and status != RunStatus.FAILED or (policy == "interrupt" and resumable)
+    )
 
 
 def save_checkpoint(trainer: pl.Trainer, path: Path) -> None:
@@ -74,7 +96,7 @@ def save_checkpoint(trainer: pl.Trainer, path: Path) -> None:
         print(f"warning: could not save a checkpoint to {path}: {e}")
 
 
-def finish(run: Run, fit_s: float) -> dict[str, Any]:
+def finish(run: Run, fit_s: float, error: Exception | None = None) -> dict[str, Any]:
     """Write final.png, losses.csv and metrics.json; log the final image; finish the logger."""
     module, trainer, history = run.module, run.trainer, run.history
     rgb = module.rgb()
@@ -83,12 +105,13 @@ def finish(run: Run, fit_s: float) -> dict[str, Any]:
     columns = history.as_columns()
     final_losses = {k: v[-1] for k, v in columns.items() if k != "step" and v}
     step_times = history.step_times()
-    scores = run.evaluate.final(trainer, rgb) if run.evaluate is not None else {}
+    scores = run.evaluate.final(trainer, rgb) if run.evaluate is not None and not error else {}
     if run.evaluate is not None:
         run.evaluate.write_csv(run.run_dir / "eval.csv")
     objective = objective_value(run.objective_weights, {**final_losses, **scores})
     metrics = {
         "status": str(module.status),
+        **({"error": f"{type(error).__name__}: {' '.join(str(error).split())}"} if error else {}),
         "iterations": int(trainer.global_step),
         "final_losses": final_losses,
         "eval": scores,

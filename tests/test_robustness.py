@@ -168,6 +168,30 @@ def test_existing_run_is_never_clobbered(compose, tiny_images, tmp_path):
     assert (run_dir / "final.png").read_bytes() == b"precious"
 
 
+@pytest.mark.slow
+def test_a_crash_inside_the_optimisation_is_failed_not_interrupted(tiny_images, tmp_path):
+    """Issue 14: a corrupt checkpoint given to resume= fails inside the fit: status failed with
+    the error, one line, exit 1, and no checkpoint to resume the broken run from."""
+    content, style = tiny_images
+    first = tmp_path / "first"
+    args = [f"content={content}", f"style={style}", *TINY, "logger=none", "iterations=2"]
+    done = subprocess.run([*NST, *args, "checkpoint=always", f"hydra.run.dir={first}"],
+                          capture_output=True, text=True, timeout=300)  # fmt: skip
+    assert done.returncode == 0, done.stderr[-2000:]
+    (first / "checkpoint.ckpt").write_bytes(b"not a checkpoint")
+    again = tmp_path / "again"
+    proc = subprocess.run(
+        [*NST, f"resume={first}", "iterations=4", f"hydra.run.dir={again}"],
+        capture_output=True, text=True, timeout=300,
+    )  # fmt: skip
+    assert proc.returncode == 1, proc.stderr[-2000:]
+    lines = [line for line in proc.stderr.splitlines() if line.startswith("error:")]
+    assert len(lines) == 1 and "the run failed" in lines[0] and "Traceback" not in proc.stderr
+    record = json.loads((again / "metrics.json").read_text())
+    assert record["status"] == "failed" and record["error"]
+    assert not (again / "checkpoint.ckpt").exists() and (again / "final.png").exists()
+
+
 def test_a_refused_command_never_touches_the_finished_run(tmp_path):
     """Issue 14: Hydra used to rewrite the finished run's .hydra/ files before the refusal."""
     run_dir = tmp_path / "run"
