@@ -88,6 +88,7 @@ def check(cfg: DictConfig) -> Parts:
         tv_weight=loss.tv_weight,
     )
     seed = int(cfg.seed) if cfg.seed is not None else int(torch.seed() % 2**31)
+    objective.reseed(seed)  # terms that draw at random (sliced_wasserstein, mmd) draw from it
     optimizer = _instantiate(cfg.optimizer, "optimizer")
     optimizer([torch.nn.Parameter(torch.zeros(1))])  # its settings are checked when it is built
     metrics = {str(k): _instantiate(v, f"eval.{k}") for k, v in (cfg.get("eval") or {}).items()}

@@ -129,6 +129,7 @@ class StyleTransfer(pl.LightningModule):
 
     def training_step(self, batch, batch_idx: int) -> None:
         start = time.perf_counter()
+        self.objective.set_step(int(self.global_step))  # random terms re-draw once per iteration
         opt = self.optimizers()
         captured: dict[str, Tensor] = {}
 

@@ -53,6 +53,12 @@ class FeatureLoss(nn.Module):
     def forward(self, features: Tensor, layer: str) -> Tensor:
         return self.distance(features, self.target(layer))
 
+    def reseed(self, seed: int) -> None:
+        """Hook: the run's seed, given once before the run (for terms that draw at random)."""
+
+    def set_step(self, step: int) -> None:
+        """Hook: the optimiser iteration about to run (for terms that re-draw every step)."""
+
 
 class ContentLoss(FeatureLoss):
     """Squared feature error to the content (Gatys et al. 2016, eq. 1 with ``norm=paper``)."""
@@ -138,6 +144,16 @@ class Objective(nn.Module):
         """The layers the extractor must return (weighted > 0)."""
         both = {**self.content_layers, **self.style_layers}
         return [name for name, w in both.items() if w > 0]
+
+    def reseed(self, seed: int) -> None:
+        """Give the run's seed to both feature terms (``build.check`` calls this once)."""
+        self.content.reseed(seed)
+        self.style.reseed(seed)
+
+    def set_step(self, step: int) -> None:
+        """Tell both feature terms which iteration runs next (the module calls this each step)."""
+        self.content.set_step(step)
+        self.style.set_step(step)
 
     def forward(self, features: dict[str, Tensor], image: Tensor) -> dict[str, Tensor]:
         """All terms of an image in input space; ``loss/total`` is their weighted sum."""
