@@ -17,7 +17,7 @@ from nst_research.images import (
     long_side_size,
     resolve_image,
 )
-from nst_research.memory import check_fits
+from nst_research.memory import check_fits, term_work
 from nst_research.names import layer_names
 
 if TYPE_CHECKING:
@@ -71,7 +71,9 @@ def load_inputs(cfg: DictConfig, parts: Parts) -> Inputs:
             )
     history_size = int(cfg.optimizer.get("history_size", 0) or 0)
     device = torch.device("cuda" if use_gpu(cfg) else "cpu")
-    check_fits(h, w, deepest, cfg.model.arch, history_size, device, style_hw=(sh, sw))
+    objective = parts.objective
+    work = term_work(objective.style, objective.style_layers, cfg.model.arch)
+    check_fits(h, w, deepest, cfg.model.arch, history_size, device, style_hw=(sh, sw), work=work)
     content = image_to_tensor(content_img, int(cfg.size))
     style = image_to_tensor(style_img, style_size)
     hashes = {"content": file_sha256(content_path), "style": file_sha256(style_path)}

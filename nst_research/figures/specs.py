@@ -16,6 +16,8 @@ class Tile:
 
     Layer names are the paper's (``conv4_2``); :class:`Settings` maps them to its taps. ``None``
     means "the settings' default" (layers, init) or "the figure's" (content, style, ratio).
+    ``overrides``: further ``nst`` overrides of this run (e.g. ``style_loss=mrf``), applied after
+    the settings' and before the command's own (``-o``).
     """
 
     row: int
@@ -31,6 +33,7 @@ class Tile:
     ratio: float | None = None
     init: str | None = None
     seed: int = 0
+    overrides: tuple[str, ...] = ()
 
     @property
     def is_run(self) -> bool:
@@ -39,7 +42,11 @@ class Tile:
 
 @dataclass(frozen=True)
 class FigureSpec:
-    """A figure: its grid (row and column labels), its tiles, and what it shows."""
+    """A figure: its grid (row and column labels), its tiles, and what it shows.
+
+    ``settings``: the settings the recipe is made for (``reference``: the project's defaults),
+    whatever ``--settings`` says; ``None`` (the paper's figures): the command's.
+    """
 
     name: str
     title: str
@@ -50,6 +57,7 @@ class FigureSpec:
     row_labels: tuple[str, ...]
     col_labels: tuple[str, ...]
     tiles: tuple[Tile, ...]
+    settings: str | None = None
 
     @property
     def shape(self) -> tuple[int, int]:
