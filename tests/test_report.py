@@ -34,6 +34,7 @@ from nst_research.report import (
     draw_contact_sheet,
     draw_loss_curves,
     draw_plane,
+    group_by_config,
     main,
     mean_sd,
     natural_key,
@@ -403,7 +404,7 @@ def ranked_order(rows: list[dict[str, str]]) -> list[tuple[str, str, str]]:
 
 def test_eval_sweep_ranked_by_objective_with_mean_and_sd(eval_sweep: Path) -> None:
     paths = write_report(eval_sweep)
-    assert set(paths) == {"md", "csv", "contact_sheet", "loss_curves", "plane"}
+    assert set(paths) == {"md", "csv", "contact_sheet", "loss_curves", "eval_curves", "plane"}
     assert all(p.is_file() for p in paths.values())
 
     rows = read_csv(paths["csv"])
@@ -492,6 +493,26 @@ def test_rank_by_and_fallback_to_ratio_sum(
     rows = read_csv(write_report(ssim_only)["csv"])
     assert [(r["rank"], r["w"]) for r in rows] == [("1", "1"), ("2", "0")]
     assert "No configuration has both" in (ssim_only / "report.md").read_text()
+
+
+def test_eval_curves_are_the_mean_of_each_configs_eval_csv(eval_sweep: Path) -> None:
+    """eval_curves.png plots eval.csv's scores per configuration (mean over the seeds)."""
+    from nst_research.report.plots import EVAL_CURVES, mean_curve
+
+    records = collect(eval_sweep)
+    groups = group_by_config(records, config_keys(records))
+    expected = {  # (style_weight, optimizer) -> the style ratios its three seeds wrote
+        key: sorted(r.metrics["eval"][EVAL_STYLE_RATIO] for r in runs if r.status == "completed")
+        for key, runs in groups.items()
+    }
+    for key, runs in groups.items():
+        steps, mean, low, high = mean_curve(runs, EVAL_STYLE_RATIO, EVAL_CURVES.file)
+        ratios = expected[key]
+        assert steps == [4.0]  # the fixture scores the last of 4 steps
+        assert mean[0] == pytest.approx(sum(ratios) / len(ratios))
+        assert (low[0], high[0]) == (pytest.approx(ratios[0]), pytest.approx(ratios[-1]))
+    assert draw_loss_curves(records, eval_sweep / "e.png", EVAL_CURVES) == len(groups)
+    assert (eval_sweep / "e.png").stat().st_size > 0
 
 
 def test_failed_job_in_a_ranked_sweep_comes_last_unranked(eval_sweep: Path) -> None:
