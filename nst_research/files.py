@@ -104,13 +104,18 @@ def atomic_path(dest: str | os.PathLike[str], needed: int | None = None) -> Iter
 def write_bytes(dest: str | os.PathLike[str], data: bytes) -> Path:
     """Write ``data`` to ``dest`` atomically (fsynced before the move); return the path."""
     with atomic_path(dest, needed=len(data)) as tmp:
-        # os.open honours the umask (unlike tempfile's 0600 files), O_EXCL never reuses a file.
-        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666)
-        with os.fdopen(fd, "wb") as f:
-            f.write(data)
-            f.flush()
-            os.fsync(f.fileno())
+        _write_file(tmp, data)
     return Path(dest)
+
+
+def _write_file(tmp: Path, data: bytes) -> None:
+    """Write a new file and sync it to disk (the one place bytes are written)."""
+    # os.open honours the umask (unlike tempfile's 0600 files), O_EXCL never reuses a file.
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666)
+    with os.fdopen(fd, "wb") as f:
+        f.write(data)
+        f.flush()
+        os.fsync(f.fileno())
 
 
 def write_text(dest: str | os.PathLike[str], text: str) -> Path:
