@@ -24,8 +24,8 @@ def _restore_signal_handlers(handlers: dict[int, Any]) -> None:
 def interrupts() -> Iterator[None]:
     """SIGTERM (e.g. from a cluster scheduler) is handled like Ctrl-C: save and stop.
 
-    On exit both handlers are back as they were (Lightning replaces SIGINT's during a fit), so a
-    second Ctrl-C while the outputs are written is a KeyboardInterrupt again.
+    On exit both handlers are back as they were (Lightning replaces SIGINT's during a fit); the
+    outputs are then written under :func:`signals_deferred`, so a second signal waits for them.
     """
 
     def handler(signum, frame):
