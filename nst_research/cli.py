@@ -3,11 +3,9 @@
 from __future__ import annotations
 
 import dataclasses
-import errno
 import json
 import os
 import sys
-import tempfile
 from pathlib import Path
 
 import hydra
@@ -216,6 +214,7 @@ def check_run_dir(argv: list[str]) -> str | None:
     ``hydra.run.dir=`` names a finished run, a file, or an unwritable place (read-only, no
     permission); the sweep dir likewise (its job dirs are numbered by the sweeper). Also a
     ``resume=`` command that cannot run (:func:`nst_research.resume.check_args`)."""
+    from nst_research.files import unwritable
     from nst_research.resume import check_args
 
     multirun = any(a in ("-m", "--multirun") or a == "hydra.mode=MULTIRUN" for a in argv)
@@ -231,27 +230,13 @@ def check_run_dir(argv: list[str]) -> str | None:
                     f"{value} already holds a finished run; choose another hydra.run.dir "
                     "(or go on from it with resume=" + value + " in a new dir)"
                 )
-    return _unwritable(place, key) or check_args(argv)
+    if any(a.partition("=")[0] in _NO_RUN for a in argv):  # --help, --cfg job: nothing written
+        return check_args(argv)
+    return check_args(argv) or unwritable(place, key)
 
 
-def _unwritable(value: str, key: str) -> str | None:
-    """Why a run dir cannot be created and written (a file in the way, read-only, no access)."""
-    path = Path(value).expanduser().absolute()
-    existing = path
-    while not existing.exists() and existing != existing.parent:
-        existing = existing.parent
-    if not existing.is_dir():
-        what = "is a file" if existing == path else f"cannot be made: {existing} is a file"
-        return f"{value} {what}, not a directory; choose another {key}"
-    try:  # a real write (and removal): permissions, read-only mounts, /proc and the like
-        with tempfile.TemporaryFile(dir=existing):
-            pass
-    except OSError as e:
-        why = {errno.EROFS: "is on a read-only filesystem", errno.EACCES: "is not writable"}
-        because = why.get(e.errno or 0, f"cannot be written ({e.strerror})")
-        where = value if existing == path else f"{value}: {existing}"
-        return f"cannot write the run to {where} {because}; choose another {key}"
-    return None
+_NO_RUN = {"-h", "--help", "--hydra-help", "--version", "-c", "--cfg", "-i", "--info",
+           "-sc", "--shell-completion"}  # fmt: skip
 
 
 def main() -> None:

@@ -13,6 +13,7 @@ import errno
 import os
 import secrets
 import shutil
+import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -121,3 +122,23 @@ def _write_file(tmp: Path, data: bytes) -> None:
 def write_text(dest: str | os.PathLike[str], text: str) -> Path:
     """Write ``text`` (UTF-8) to ``dest`` atomically; return the path."""
     return write_bytes(dest, text.encode("utf-8"))
+
+
+def unwritable(value: str, key: str) -> str | None:
+    """Why a run dir cannot be created and written (a file in the way, read-only, no access)."""
+    path = Path(value).expanduser().absolute()
+    existing = path
+    while not existing.exists() and existing != existing.parent:
+        existing = existing.parent
+    if not existing.is_dir():
+        what = "is a file" if existing == path else f"cannot be made: {existing} is a file"
+        return f"{value} {what}, not a directory; choose another {key}"
+    try:  # a real write (and removal): permissions, read-only mounts, /proc and the like
+        with tempfile.TemporaryFile(dir=existing):
+            pass
+    except OSError as e:
+        why = {errno.EROFS: "is on a read-only filesystem", errno.EACCES: "is not writable"}
+        because = why.get(e.errno or 0, f"cannot be written ({e.strerror})")
+        where = value if existing == path else f"{value}: {existing}"
+        return f"cannot write the run to {where} {because}; choose another {key}"
+    return None

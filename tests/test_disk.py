@@ -146,7 +146,7 @@ def test_a_read_only_filesystem_is_named(tmp_path, monkeypatch):
     def read_only(*args, **kwargs):
         raise OSError(errno.EROFS, "Read-only file system")
 
-    monkeypatch.setattr(cli.tempfile, "TemporaryFile", read_only)
+    monkeypatch.setattr(files.tempfile, "TemporaryFile", read_only)
     problem = cli.check_run_dir([f"hydra.run.dir={tmp_path / 'run'}"])
     assert problem == (
         f"cannot write the run to {tmp_path / 'run'}: {tmp_path} is on a read-only filesystem; "
