@@ -101,6 +101,28 @@ def test_a_full_disk_at_the_record_keeps_the_image_and_losses(
     assert not (run_dir / "metrics.json").exists() and temp_files(run_dir) == []
 
 
+@pytest.mark.slow
+def test_a_checkpoint_that_fills_the_disk_is_raised_after_the_outputs(
+    compose, tiny_images, tmp_path, monkeypatch
+):
+    import pytorch_lightning as pl
+
+    def full(self, path, weights_only=False):
+        Path(path).write_bytes(b"half a checkpoint")
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    monkeypatch.setattr(pl.Trainer, "save_checkpoint", full)
+    content, style = tiny_images
+    run_dir = tmp_path / "run"
+    cfg = compose([f"content={content}", f"style={style}", *TINY, "iterations=2", "logger=none",
+                   "checkpoint=always"])  # fmt: skip
+    with pytest.raises(DiskFull, match=f"no space left in {run_dir}: writing checkpoint.ckpt"):
+        run(cfg, run_dir)
+    assert json.loads((run_dir / "metrics.json").read_text())["status"] == "completed"
+    assert Image.open(run_dir / "final.png").size == (32, 24)
+    assert not (run_dir / "checkpoint.ckpt").exists() and temp_files(run_dir) == []
+
+
 def test_write_text_is_atomic_and_a_full_disk_names_the_size(tmp_path, monkeypatch):
     dest = tmp_path / "out" / "metrics.json"
     write_text(dest, "old")
