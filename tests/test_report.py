@@ -338,6 +338,42 @@ def test_main_writes_and_prints_paths(grid_sweep: Path, capsys: pytest.CaptureFi
     assert all(Path(p).is_file() for p in printed)
 
 
+def test_a_stopped_sweep_lists_the_jobs_that_never_ran(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Issue 14: a sweep of 2 x 3 jobs stopped by Ctrl-C in job 2 (interrupted, its record
+    written); jobs 3 to 5 never started, and a job dir with no metrics.json stays failed."""
+    sweep = tmp_path / "sweep"
+    make_job(sweep, 0, {"size": 32, "lr": 1, "seed": 1}, total=5.0)
+    make_job(sweep, 1, {"size": 32, "lr": 1, "seed": 2}, total=6.0)
+    make_job(sweep, 2, {"size": 32, "lr": 1, "seed": 3}, total=7.0, status="interrupted")
+    planned = {
+        "hydra": {
+            "sweeper": {"_target_": "hydra._internal.core_plugins.basic_sweeper.BasicSweeper",
+                        "max_batch_size": None, "params": None},
+            "overrides": {"hydra": ["hydra.mode=MULTIRUN"], "task": ["size=32", "lr=1,2",
+                                                                    "seed=1,2,3"]},
+        },
+        "size": 32,
+    }  # fmt: skip
+    (sweep / "multirun.yaml").write_text(yaml.safe_dump(planned))
+    (sweep / "4" / ".hydra").mkdir(parents=True)  # started, never wrote a record
+    (sweep / "4" / ".hydra" / "overrides.yaml").write_text(yaml.safe_dump(["lr=2", "seed=2"]))
+    assert main([str(sweep)]) == 0
+    err = capsys.readouterr().err
+    assert (
+        err
+        == "2 of 6 planned jobs never ran (the sweep was stopped): 3 (lr=2 seed=1), 5 (lr=2 seed=3)\n"
+    )
+    md = (sweep / "report.md").read_text()
+    section = md.split("## Jobs not run")[1]
+    assert "- job 3: `lr=2 seed=1`" in section and "- job 5: `lr=2 seed=3`" in section
+    assert "job 4" not in section and "## Failed jobs" in md  # job 4 started: failed, as before
+    (sweep / "multirun.yaml").write_text("hydra: {}\n")  # no job list known: nothing listed
+    assert main([str(sweep)]) == 0 and capsys.readouterr().err == ""
+    assert "## Jobs not run" not in (sweep / "report.md").read_text()
+
+
 def test_main_missing_or_empty_dir(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     assert main([str(tmp_path / "nope")]) == 2
     err = capsys.readouterr().err

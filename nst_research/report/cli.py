@@ -14,6 +14,7 @@ from nst_research.report.compare import write_compare
 from nst_research.report.configs import config_keys, config_label
 from nst_research.report.markdown import render_markdown
 from nst_research.report.plane import draw_plane, plane_points
+from nst_research.report.planned import not_run, not_run_line, not_run_lines
 from nst_research.report.plots import EVAL_CURVES, draw_contact_sheet, draw_loss_curves
 from nst_research.report.ranking import RANK_KEYS, RATIO_SUM, choose_rank_key, rank_rows
 from nst_research.report.records import FAILED, ReportError, collect
@@ -59,7 +60,8 @@ def write_report(
         names = [config_label(row.config, keys, records) for row in configs]
         plane = draw_plane(plane_points(configs, names, sweep.name), paths["plane"])
         verdicts = sweep_verdicts(records, keys, rank_key)
-    paths["md"].write_text(render_markdown(sweep, records, rows, keys, rank_key, verdicts, plane))
+    md = render_markdown(sweep, records, rows, keys, rank_key, verdicts, plane)
+    paths["md"].write_text("\n".join([md, *not_run_lines(not_run(sweep)[0])]))
     if log_to_wandb:
         header, cells = table(rows, keys, rank_key)
         figures = ("contact_sheet", "loss_curves", "eval_curves", "plane")
@@ -125,4 +127,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 2
     for path in paths.values():
         print(path)
+    if args.compare is None:
+        missing, planned = not_run(args.sweep_dir)
+        if missing:
+            print(not_run_line(missing, planned), file=sys.stderr)
     return 0
