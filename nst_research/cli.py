@@ -13,6 +13,7 @@ from hydra.core.hydra_config import HydraConfig
 from hydra.types import RunMode
 from omegaconf import DictConfig, OmegaConf
 
+from nst_research import help as help_text
 from nst_research.compose import CONF_DIR as _CONF_DIR
 from nst_research.compose import CONFIG_PATH, set_search_path, user_config_dirs
 from nst_research.config import GROUPS, LIST_GROUPS, NSTSchema, register
@@ -237,6 +238,7 @@ def check_run_dir(argv: list[str]) -> str | None:
 def main() -> None:
     set_search_path()
     register()
+    help_text.register()
     argv = sys.argv[1:]
     problem = (
         check_group_choices(argv)
