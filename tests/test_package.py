@@ -37,21 +37,25 @@ def installed(tmp_path_factory) -> dict:
     )  # fmt: skip
     (wheel,) = wheels.glob("nst_research-*.whl")
     env_dir = tmp / "env"
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("PYTHONPATH", "NST_"))}
+    env["PATH"] = f"{env_dir / 'bin'}{os.pathsep}{env.get('PATH', '')}"
     venv.EnvBuilder(with_pip=False).create(env_dir)
     python = env_dir / "bin" / "python"
     site = subprocess.run(
         [str(python), "-c", "import sysconfig; print(sysconfig.get_paths()['purelib'])"],
         check=True, capture_output=True, text=True,
     ).stdout.strip()  # fmt: skip
-    deps = {sysconfig.get_paths()["purelib"], sysconfig.get_paths()["platlib"]}
-    (Path(site) / "_nst_test_deps.pth").write_text("\n".join(sorted(deps)) + "\n")
+    # --ignore-installed, no PYTHONPATH, cwd elsewhere: a checkout's nst_research.egg-info (left
+    # by an editable install) must not pass for this package being installed already
     subprocess.run(
         [sys.executable, "-m", "pip", "--python", str(python), "install", "--no-deps",
-         "--no-index", "-q", str(wheel)],
-        check=True, capture_output=True, text=True, timeout=300,
+         "--no-index", "--ignore-installed", "-q", str(wheel)],
+        check=True, capture_output=True, text=True, timeout=300, cwd=tmp, env=env,
     )  # fmt: skip
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("PYTHONPATH", "NST_"))}
-    env["PATH"] = f"{env_dir / 'bin'}{os.pathsep}{env.get('PATH', '')}"
+    # the dependencies, after the install (pip would take the editable install's metadata there
+    # for this package, already installed)
+    deps = {sysconfig.get_paths()["purelib"], sysconfig.get_paths()["platlib"]}
+    (Path(site) / "_nst_test_deps.pth").write_text("\n".join(sorted(deps)) + "\n")
     work = tmp / "elsewhere"
     work.mkdir()
     return {"wheel": wheel, "bin": env_dir / "bin", "site": Path(site), "env": env, "cwd": work}
