@@ -160,10 +160,15 @@ def test_startup_table_says_whether_nst_is_within_15_percent():
              "plain_min_wall_s": 20.0, "nst_min_wall_s": 22.0, "plain_min_startup_s": 5.0,
              "nst_min_startup_s": 7.0, "ratio_min_wall": 1.1}  # fmt: skip
     text = "\n".join(startup.markdown(whole, {}))
-    assert "| `nst ... logger=csv eval=[]` | 22.00 | 22.00 | 7.00 | 0.500 |" in text
+    assert "| `nst ... logger=csv eval=[]` | 22.00 | 22.00 | 7.00 | 0.500 | nan |" in text
     assert "nst / plain (min wall): 1.10 (within 15%)" in text
     whole["ratio_min_wall"] = 1.2
     assert "1.20 (not within 15%)" in "\n".join(startup.markdown(whole, {}))
+    whole.update(nst_min_cpu_s=30.0, plain_min_cpu_s=24.0, ratio_min_cpu=1.25)
+    text = "\n".join(startup.markdown(whole, {}))
+    assert (
+        "| 0.500 | 30.00 |" in text and "nst / plain (min CPU seconds, user + system): 1.25" in text
+    )
 
 
 @pytest.mark.slow

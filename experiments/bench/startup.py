@@ -3,8 +3,8 @@ imports go. Used by ``bench.py`` (``make bench``); see README.md beside this fil
 
 - :func:`whole_process`: ``nst content=C style=S size=N iterations=K logger=csv eval=[]`` and
   ``plain_script.py C S`` (the same work, torch + PIL only) as subprocesses, alternating, each
-  timed from launch to exit; start-up = wall time - K x its median seconds per iteration (so the
-  first, slower iterations count as start-up in both).
+  timed from launch to exit (wall, and CPU seconds of the process); start-up = wall time - K x
+  its median seconds per iteration (so the first, slower iterations count as start-up in both).
 - :func:`import_profile`: ``python -X importtime`` of what a run imports (``nst_research.cli`` and
   ``nst_research.run``): seconds per top-level package and the chain that pulls in each heavy
   module nobody asked for (``torch._dynamo``, ``torchmetrics``, ``matplotlib``, ``wandb``).
@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import json
 import re
+import resource
 import statistics
 import subprocess
 import sys
@@ -103,13 +104,17 @@ def import_profile(env: dict[str, str]) -> dict[str, Any]:
     }
 
 
-def _timed(argv: list[str], env: dict[str, str], cwd: Path) -> tuple[float, str]:
+def _timed(argv: list[str], env: dict[str, str], cwd: Path) -> tuple[float, float, str]:
+    """Wall seconds, CPU seconds (user + system, the child and its children) and stdout."""
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
     t0 = time.perf_counter()
     proc = subprocess.run(argv, env=env, cwd=cwd, capture_output=True, text=True)
     wall = time.perf_counter() - t0
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
     if proc.returncode != 0:
         raise RuntimeError(f"{' '.join(argv)} exited {proc.returncode}:\n{proc.stderr[-2000:]}")
-    return wall, proc.stdout
+    return wall, cpu, proc.stdout
 
 
 def whole_process(
@@ -120,27 +125,29 @@ def whole_process(
     content, style = images
     out: dict[str, Any] = {"size": size, "iterations": iters, "plain": [], "nst": []}
     for r in range(repeats):
-        wall, stdout = _timed(
+        wall, cpu, stdout = _timed(
             [sys.executable, str(HERE / "plain_script.py"), str(content), str(style),
              str(tmp / f"plain_{r}.png"), "--size", str(size), "--iters", str(iters)],
             env, tmp,
         )  # fmt: skip
         per_iter = json.loads(stdout.strip().splitlines()[-1])["s_per_iter"]
-        out["plain"].append({"wall_s": wall, "s_per_iter": per_iter})
+        out["plain"].append({"wall_s": wall, "cpu_s": cpu, "s_per_iter": per_iter})
         run_dir = tmp / f"nst_{size}_{r}"
-        wall, _ = _timed(
+        wall, cpu, _ = _timed(
             [nst, f"content={content}", f"style={style}", f"size={size}",
              f"iterations={iters}", "logger=csv", "eval=[]", f"hydra.run.dir={run_dir}"],
             env, tmp,
         )  # fmt: skip
         per_iter = json.loads((run_dir / "metrics.json").read_text())["s_per_iter"]
-        out["nst"].append({"wall_s": wall, "s_per_iter": per_iter})
+        out["nst"].append({"wall_s": wall, "cpu_s": cpu, "s_per_iter": per_iter})
     for key in ("plain", "nst"):
         for x in out[key]:
             x["startup_s"] = x["wall_s"] - iters * x["s_per_iter"]
         out[f"{key}_min_wall_s"] = min(x["wall_s"] for x in out[key])
         out[f"{key}_min_startup_s"] = min(x["startup_s"] for x in out[key])
+        out[f"{key}_min_cpu_s"] = min(x["cpu_s"] for x in out[key])
     out["ratio_min_wall"] = out["nst_min_wall_s"] / out["plain_min_wall_s"]
+    out["ratio_min_cpu"] = out["nst_min_cpu_s"] / out["plain_min_cpu_s"]
     return out
 
 
@@ -153,8 +160,8 @@ def markdown(whole: dict[str, Any], imports: dict[str, Any]) -> list[str]:
             f"### Whole process: {w['iterations']} iterations at {w['size']} px "
             "(launch to exit; min over repeats)",
             "",
-            "| command | wall s (min) | all wall s | start-up s (min) | s/iteration |",
-            "|---|---:|---|---:|---:|",
+            "| command | wall s (min) | all wall s | start-up s (min) | s/iteration | CPU s (min) |",
+            "|---|---:|---|---:|---:|---:|",
         ]
         for key, label in (
             ("plain", "plain PyTorch script (`plain_script.py`)"),
@@ -166,10 +173,16 @@ def markdown(whole: dict[str, Any], imports: dict[str, Any]) -> list[str]:
                 f"| {label} | {w[f'{key}_min_wall_s']:.2f} | "
                 f"{walls} | "
                 f"{w[f'{key}_min_startup_s']:.2f} | "
-                f"{statistics.median(x['s_per_iter'] for x in runs):.3f} |"
+                f"{statistics.median(x['s_per_iter'] for x in runs):.3f} | "
+                f"{w.get(f'{key}_min_cpu_s', float('nan')):.2f} |"
             )
         verdict = "within" if w["ratio_min_wall"] <= 1.15 else "not within"
         lines += ["", f"- nst / plain (min wall): {w['ratio_min_wall']:.2f} ({verdict} 15%)."]
+        if "ratio_min_cpu" in w:
+            lines.append(
+                f"- nst / plain (min CPU seconds, user + system): {w['ratio_min_cpu']:.2f}: "
+                "CPU time hardly depends on other processes, wall time does."
+            )
     if imports:
         top = ", ".join(f"{k} {v:.2f}" for k, v in list(imports["packages_s"].items())[:8])
         lines += [
