@@ -13,8 +13,9 @@ from hydra.core.hydra_config import HydraConfig
 from hydra.types import RunMode
 from omegaconf import DictConfig, OmegaConf
 
+from nst_research import help as help_text
 from nst_research.compose import CONF_DIR as _CONF_DIR
-from nst_research.compose import EXPERIMENTS_DIR
+from nst_research.compose import CONFIG_PATH, set_search_path, user_config_dirs
 from nst_research.config import GROUPS, LIST_GROUPS, NSTSchema, register
 from nst_research.errors import NSTError
 from nst_research.names import OBJECTIVE
@@ -24,7 +25,7 @@ from nst_research.sweeps import FAILED_SWEEP
 CONF_DIR = str(_CONF_DIR)
 
 
-@hydra.main(version_base="1.3", config_path=CONF_DIR, config_name="config")
+@hydra.main(version_base="1.3", config_path=CONFIG_PATH, config_name="config")
 def _app(cfg: DictConfig) -> float | None:
     global _JOB_STARTED
     _JOB_STARTED = True
@@ -91,12 +92,13 @@ _JOB_STARTED = False
 
 def check_group_choices(argv: list[str]) -> str | None:
     """One line for a group override naming no option of that group (before Hydra prints more)."""
+    dirs = user_config_dirs(argv)
     for arg in argv:
         key, sep, value = arg.partition("=")
         key = key.lstrip("+~")
         if not sep or key not in GROUPS:
             continue
-        options = sorted(p.stem for p in (Path(CONF_DIR) / key).glob("*.yaml"))
+        options = sorted({p.stem for d in dirs for p in (d / key).glob("*.yaml")})
         if key in LIST_GROUPS:  # eval=[style,ssim], or a sweep of lists: [style],[ssim]
             value = value.replace("[", "").replace("]", "")
         for choice in value.split(","):
@@ -240,8 +242,9 @@ _NO_RUN = {"-h", "--help", "--hydra-help", "--version", "-c", "--cfg", "-i", "--
 
 
 def main() -> None:
-    os.environ.setdefault("NST_EXPERIMENTS_DIR", str(EXPERIMENTS_DIR))
+    set_search_path()
     register()
+    help_text.register()
     argv = sys.argv[1:]
     problem = (
         check_group_choices(argv)

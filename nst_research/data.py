@@ -1,28 +1,24 @@
 """The classic style-transfer images: download them (``make data``) and find them (figure recipes).
 
 The nine images are the example inputs of jcjohnson/neural-style (``examples/inputs/``), the
-images used throughout the style-transfer literature since Gatys et al. (2016). Each download is
-checked against a pinned sha256 and moved into place atomically, so a folder never holds a
-half-written or altered image under a classic name.
+images used throughout the style-transfer literature since Gatys et al. (2016). The downloads are
+pooch's: each is checked against a pinned sha256 and moved into place atomically, so a folder
+never holds a half-written or altered image under a classic name.
 
 Usage::
 
     python -m nst_research.data --dest data            # all nine
     python -m nst_research.data --only tubingen.jpg    # just one
 
-Standard library only: this must run before the heavy dependencies are installed.
+The module imports the standard library only (figure recipes call :func:`find_image`); pooch
+and requests load when a download starts.
 """
 
 from __future__ import annotations
 
 import argparse
-import hashlib
-import http.client
 import os
 import sys
-import tempfile
-import urllib.error
-import urllib.request
 from collections.abc import Callable, Iterable
 from pathlib import Path
 
@@ -46,7 +42,6 @@ CLASSIC_IMAGES: dict[str, str] = {
 DATA_DIR_ENV = "NST_DATA_DIR"
 DATA_URL_ENV = "NST_DATA_URL"
 
-_CHUNK = 1 << 16
 _RETRY_HINT = (
     f"retry later, or set {DATA_DIR_ENV} to a folder that already has the images "
     "(e.g. ../shared/images)"
@@ -58,12 +53,10 @@ class DownloadError(NSTError):
 
 
 def sha256_of(path: Path) -> str:
-    """The hex sha256 of a file's bytes, read in chunks."""
-    digest = hashlib.sha256()
-    with open(path, "rb") as f:
-        for chunk in iter(lambda: f.read(_CHUNK), b""):
-            digest.update(chunk)
-    return digest.hexdigest()
+    """The hex sha256 of a file's bytes."""
+    import pooch
+
+    return pooch.file_hash(str(path))
 
 
 def _check_names(names: Iterable[str] | None) -> list[str]:
@@ -78,39 +71,39 @@ def _check_names(names: Iterable[str] | None) -> list[str]:
     return names
 
 
-def _fetch(url: str, dest: Path, name: str, timeout: float) -> tuple[Path, str, int]:
-    """Stream ``url`` into a temp file inside ``dest``; return (temp path, sha256, size).
+def _retrieve(url: str, dest: Path, name: str, timeout: float) -> str:
+    """pooch's hash-checked download of ``url`` to ``dest/name``; returns what pooch did
+    (``fetch``: the file was there with the right hash, ``download``, ``update``: it had the
+    wrong hash). pooch streams into a temp file beside the target, checks the sha256 and only
+    then moves it into place; its errors become one line here."""
+    import pooch
+    import requests
 
-    The temp file is removed on any failure.
-    """
-    fd, tmp_name = tempfile.mkstemp(prefix=f".{name}.", suffix=".part", dir=dest)
-    tmp = Path(tmp_name)
-    digest = hashlib.sha256()
-    size = 0
+    pooch.get_logger().setLevel("WARNING")  # our own line per file instead
+    actions: list[str] = []
     try:
-        with os.fdopen(fd, "wb") as out:
-            request = urllib.request.Request(url, headers={"User-Agent": "nst-research-data"})
-            with urllib.request.urlopen(request, timeout=timeout) as response:
-                for chunk in iter(lambda: response.read(_CHUNK), b""):
-                    digest.update(chunk)
-                    out.write(chunk)
-                    size += len(chunk)
-    except urllib.error.HTTPError as e:
-        tmp.unlink(missing_ok=True)
-        raise DownloadError(
-            f"cannot download {url}: HTTP {e.code} {e.reason}; {_RETRY_HINT}"
-        ) from None
-    except urllib.error.URLError as e:
-        tmp.unlink(missing_ok=True)
-        raise DownloadError(f"cannot download {url}: {e.reason}; {_RETRY_HINT}") from None
-    except (OSError, http.client.HTTPException) as e:
-        tmp.unlink(missing_ok=True)
-        reason = str(e) or type(e).__name__
+        pooch.retrieve(
+            url,
+            known_hash=f"sha256:{CLASSIC_IMAGES[name]}",
+            fname=name,
+            path=dest,
+            downloader=pooch.HTTPDownloader(
+                timeout=timeout, headers={"User-Agent": "nst-research"}
+            ),
+            processor=lambda path, action, _: actions.append(action),
+        )
+    except requests.HTTPError as e:
+        status = f"HTTP {e.response.status_code} {e.response.reason}"
+        raise DownloadError(f"cannot download {url}: {status}; {_RETRY_HINT}") from None
+    except requests.RequestException as e:
+        reason = type(e).__name__
         raise DownloadError(f"cannot download {url}: {reason}; {_RETRY_HINT}") from None
-    except BaseException:
-        tmp.unlink(missing_ok=True)
-        raise
-    return tmp, digest.hexdigest(), size
+    except ValueError as e:  # pooch: the downloaded bytes do not have the known hash
+        raise DownloadError(
+            f"{name}: sha256 mismatch for {url} ({' '.join(str(e).split())})"
+        ) from None
+    os.chmod(dest / name, 0o644)  # pooch's temp file was private
+    return actions[0]
 
 
 def download_images(
@@ -123,47 +116,28 @@ def download_images(
     """Make sure ``dest`` holds the classic images (all nine, or ``names``) with the pinned sha256.
 
     A file already there with the right hash is kept ("ok (cached)"); a missing file is
-    downloaded from ``base_url + name``; a file with the wrong hash is re-downloaded. Each
-    download goes to a temp file in ``dest``, is verified, then moved into place with
-    ``os.replace`` (atomic). Logs one line per file. Returns the paths, in the order of ``names``.
+    downloaded from ``base_url + name``; a file with the wrong hash is re-downloaded. A download
+    is verified before it takes the image's name (pooch). Logs one line per file. Returns the
+    paths, in the order of ``names``.
 
     Raises:
         DownloadError: on a network error, or when the downloaded bytes do not match the hash
-            (the temp file is removed and nothing is written under the image's name).
+            (nothing is written under the image's name, no temp file is left).
     """
     names = _check_names(names)
-    dest = Path(dest)
+    dest = Path(dest).resolve()
     dest.mkdir(parents=True, exist_ok=True)
     if not base_url.endswith("/"):
         base_url += "/"
-
-    paths: list[Path] = []
+    messages = {
+        "fetch": "ok (cached)",
+        "download": "downloaded ({} bytes)",
+        "update": "had the wrong sha256, re-downloaded ({} bytes)",
+    }
     for name in names:
-        expected = CLASSIC_IMAGES[name]
-        target = dest / name
-        stale = False
-        if target.is_file():
-            if sha256_of(target) == expected:
-                log(f"{name}: ok (cached)")
-                paths.append(target)
-                continue
-            stale = True
-
-        url = base_url + name
-        tmp, actual, size = _fetch(url, dest, name, timeout)
-        if actual != expected:
-            tmp.unlink(missing_ok=True)
-            raise DownloadError(
-                f"{name}: sha256 mismatch for {url} (expected {expected}, got {actual})"
-            )
-        os.chmod(tmp, 0o644)
-        os.replace(tmp, target)
-        if stale:
-            log(f"{name}: had the wrong sha256, re-downloaded ({size} bytes)")
-        else:
-            log(f"{name}: downloaded ({size} bytes)")
-        paths.append(target)
-    return paths
+        action = _retrieve(base_url + name, dest, name, timeout)
+        log(f"{name}: {messages[action].format((dest / name).stat().st_size)}")
+    return [dest / name for name in names]
 
 
 def _repo_root() -> Path:

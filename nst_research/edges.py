@@ -271,5 +271,19 @@ def _finish_logger(logger, status: str, summary: dict[str, Any]) -> None:
 
     for key, value in summary.items():
         logger.experiment.summary[key] = value
+    log_final_artifact(logger.experiment, Path(logger.save_dir) / "final.png", summary)
     exit_codes = {RunStatus.COMPLETED: 0, RunStatus.INTERRUPTED: 255}
     wandb.finish(exit_code=exit_codes.get(RunStatus(status), 1))
+
+
+def log_final_artifact(experiment, final: Path, summary: dict[str, Any]) -> None:
+    """The final image as a versioned W&B artifact (``final-<run id>``, type ``image``), with the
+    run's status and scores as metadata: other runs and reports can ``use_artifact`` it.
+    Offline runs keep it with the run until ``wandb sync``."""
+    if not final.is_file():
+        return
+    import wandb
+
+    artifact = wandb.Artifact(f"final-{experiment.id}", type="image", metadata=dict(summary))
+    artifact.add_file(str(final), name="final.png")
+    experiment.log_artifact(artifact, aliases=["latest", str(summary.get("status", "unknown"))])

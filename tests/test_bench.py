@@ -18,7 +18,11 @@ from tests.conftest import REPO
 
 
 def load_bench():
-    spec = importlib.util.spec_from_file_location("bench", REPO / "experiments/bench/bench.py")
+    return load_module("bench")
+
+
+def load_module(name: str):
+    spec = importlib.util.spec_from_file_location(name, REPO / f"experiments/bench/{name}.py")
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
     return module
@@ -124,3 +128,71 @@ def test_quality_target_parsing_and_first_reached():
     assert quality.first_reached(rows, quality.parse_target("eval/missing<1")) is None
     with pytest.raises(SystemExit, match="cannot read"):
         quality.parse_target("eval/a == 1")
+
+
+IMPORTTIME = """\
+import time: self [us] | cumulative | imported package
+import time:        50 |         50 |       torch._dynamo.utils
+import time:       100 |        150 |     torchvision.ops.roi_align
+import time:        20 |        170 |   torchvision
+import time:         5 |          5 |     torchmetrics.__about__
+import time:        30 |        205 |   torchmetrics.functional
+import time:        10 |        215 | lightning_fabric.utilities.imports
+import time:         1 |          1 | json
+"""
+
+
+def test_import_chains_from_importtime_output():
+    startup = load_module("startup")
+    rows = startup.parse_importtime(IMPORTTIME)
+    assert rows[0] == (3, "torch._dynamo.utils", 50, 50) and len(rows) == 7
+    found = startup.chain(rows, "torch._dynamo")
+    assert found == [("torch._dynamo.utils", 50), ("torchvision.ops.roi_align", 150),
+                     ("torchvision", 170), ("lightning_fabric.utilities.imports", 215)]  # fmt: skip
+    assert startup.crossings(found) == [
+        "torchvision.ops.roi_align",
+        "lightning_fabric.utilities.imports",
+    ]
+    # torchmetrics has no line of its own: its chain starts at its outermost module
+    assert startup.chain(rows, "torchmetrics")[0] == ("torchmetrics.functional", 205)
+    assert startup.chain(rows, "wandb") == []
+    assert startup.by_package(rows)["torchvision"] == 120
+
+
+def test_startup_table_says_whether_nst_is_within_15_percent():
+    startup = load_module("startup")
+    run = lambda wall, per: {"wall_s": wall, "s_per_iter": per, "startup_s": wall - 30 * per}  # noqa: E731
+    whole = {"size": 256, "iterations": 30, "plain": [run(20.0, 0.5)], "nst": [run(22.0, 0.5)],
+             "plain_min_wall_s": 20.0, "nst_min_wall_s": 22.0, "plain_min_startup_s": 5.0,
+             "nst_min_startup_s": 7.0, "ratio_min_wall": 1.1}  # fmt: skip
+    text = "\n".join(startup.markdown(whole, {}))
+    assert "| `nst ... logger=csv eval=[]` | 22.00 | 22.00 | 7.00 | 0.500 | nan |" in text
+    assert "nst / plain (min wall): 1.10 (within 15%)" in text
+    whole["ratio_min_wall"] = 1.2
+    assert "1.20 (not within 15%)" in "\n".join(startup.markdown(whole, {}))
+    whole.update(nst_min_cpu_s=30.0, plain_min_cpu_s=24.0, ratio_min_cpu=1.25)
+    text = "\n".join(startup.markdown(whole, {}))
+    assert (
+        "| 0.500 | 30.00 |" in text and "nst / plain (min CPU seconds, user + system): 1.25" in text
+    )
+
+
+@pytest.mark.slow
+def test_the_plain_script_stylises_on_real_weights(tmp_path, tiny_images):
+    content, style = tiny_images
+    out = tmp_path / "plain.png"
+    proc = subprocess.run(
+        [sys.executable, str(REPO / "experiments/bench/plain_script.py"), str(content), str(style),
+         str(out), "--size", "32", "--iters", "6"],
+        capture_output=True, text=True, timeout=300,
+    )  # fmt: skip
+    assert proc.returncode == 0, proc.stderr
+    result = json.loads(proc.stdout.strip().splitlines()[-1])
+    losses = result["losses"]
+    assert len(losses) == 6 and losses[-1] < 0.7 * losses[0]
+    assert all(b < a for a, b in zip(losses, losses[1:], strict=False))  # L-BFGS descends
+    assert result["s_per_iter"] > 0
+    from PIL import Image
+
+    with Image.open(out) as img:
+        assert img.size == (32, 24) and img.mode == "RGB"

@@ -12,7 +12,7 @@ from nst_research.config import layer_weights, validate
 from nst_research.errors import ConfigError
 from tests.conftest import CONF_DIR
 
-GROUPS = sorted(p.name for p in CONF_DIR.iterdir() if p.is_dir())
+GROUPS = sorted(p.name for p in CONF_DIR.iterdir() if p.is_dir() and not p.name.startswith("_"))
 
 
 def options(group: str) -> list[str]:

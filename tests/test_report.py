@@ -5,6 +5,8 @@ from __future__ import annotations
 import csv
 import json
 import math
+import subprocess
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -771,3 +773,23 @@ def test_wandb_logs_ranked_table_and_plane(
         [4, "100", "lbfgs"],
     ]
     assert len(list((media / "images" / "report").glob("plane_*.png"))) == 1
+    # the jobs with their final images, one row each: the run's table, and the images in the
+    # table's artifact (where W&B keeps a logged table's media)
+    (runs_file,) = (media / "table" / "report").glob("runs_*.table.json")
+    runs_table = json.loads(runs_file.read_text())
+    assert runs_table["columns"][-1] == "final" and len(runs_table["data"]) == 12
+    wandb_cmd = str(Path(sys.executable).parent / "wandb")
+    records = subprocess.run(
+        [wandb_cmd, "leet", "inspect", "--json", str(run)], capture_output=True, text=True,
+        timeout=120, check=True,
+    ).stdout  # fmt: skip
+    artifacts = [json.loads(ln)["artifact"] for ln in records.splitlines() if '"artifact"' in ln]
+    (table_art,) = [a for a in artifacts if "reportruns" in a["name"]]
+    contents = {c["path"]: c for c in table_art["manifest"]["contents"]}
+    pngs = [p for p in contents if p.startswith("media/images/") and p.endswith("final.png")]
+    assert len(pngs) == 12
+    (table_path,) = [p for p in contents if p.endswith("runs.table.json")]
+    logged_runs = json.loads(Path(contents[table_path]["local_path"]).read_text())
+    cells = [row[-1] for row in logged_runs["data"]]
+    assert all(c["_type"] == "image-file" and c["path"] in contents for c in cells)
+    assert sorted(row[0] for row in runs_table["data"]) == sorted(str(i) for i in range(12))

@@ -118,6 +118,16 @@ def test_wandb_offline_run_has_loss_keys_and_images(compose, tiny_images, tmp_pa
     media = [p.name for p in (runs[0] / "files" / "media" / "images").rglob("*.png")]
     assert sum(n.startswith("generated") for n in media) == 2, media  # snapshots at steps 2, 4
     assert sum(n.startswith("final") for n in media) == 1, media
+    # the final image as a versioned artifact, with the run's status and scores
+    (artifact,) = [
+        json.loads(line)["artifact"] for line in records.splitlines() if '"artifact"' in line
+    ]
+    assert artifact["name"] == "final-" + runs[0].name.split("-")[-1]  # offline-run-<date>-<id>
+    assert artifact["type"] == "image" and "completed" in artifact["aliases"]
+    (entry,) = artifact["manifest"]["contents"]
+    assert entry["path"] == "final.png"
+    assert int(entry["size"]) == (run_dir / "final.png").stat().st_size
+    assert json.loads(artifact["metadata"])["status"] == "completed"
 
 
 def test_cli_bad_layer_is_one_line_exit_2(tmp_path):

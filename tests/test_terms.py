@@ -117,7 +117,7 @@ def test_a_new_style_loss_is_one_class_and_one_yaml(tmp_path, tiny_images, monke
     user_conf = tmp_path / "user_conf" / "style_loss"
     user_conf.mkdir(parents=True)
     (user_conf / "mean.yaml").write_text("_target_: tests.test_terms.MeanLoss\nscale: 2.0\n")
-    monkeypatch.setenv("NST_EXPERIMENTS_DIR", str(tmp_path / "user_conf"))
+    monkeypatch.setenv("NST_CONFIG_DIR", str(tmp_path / "user_conf"))
     content, style = tiny_images
     cfg = compose(
         [f"content={content}", f"style={style}", "size=32", "iterations=8", "logger=none",

@@ -47,6 +47,7 @@ from nst_research import memory
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 import quality  # noqa: E402 - beside this file
+import startup as startup_  # noqa: E402 - beside this file
 
 from nst_research.build import apply_fast_gpu, build_module, check, load_inputs
 from nst_research.compose import REPO, compose
@@ -398,6 +399,20 @@ def time_startup(tmp: Path, repeats: int) -> dict[str, Any]:
     return out
 
 
+def time_whole_process(tmp: Path, size: int, iters: int, repeats: int) -> dict[str, Any]:
+    """``nst`` against ``plain_script.py``, whole process (``startup.py``), on the default images."""
+    from nst_research.images import resolve_image
+
+    env = dict(os.environ)
+    env.pop("WANDB_MODE", None)
+    images = (
+        resolve_image("builtin:grace_hopper", "content"),
+        resolve_image("builtin:swirls", "style"),
+    )
+    nst = str(VENV_BIN / "nst")
+    return startup_.whole_process(nst, images, size, iters, repeats, tmp, env)
+
+
 # --- report ------------------------------------------------------------------------------------
 
 
@@ -507,6 +522,7 @@ def markdown(report: dict[str, Any]) -> str:
         "",
     ]
     lines += startup_markdown(report["startup"], env.get("startup_other_processes_cores"))
+    lines += startup_.markdown(report.get("startup_whole") or {}, report.get("imports") or {})
     lines += largest_markdown(report.get("largest") or {}, env["device"])
     if report.get("quality"):
         lines += ["", quality.markdown(report["quality"], report["quality"].get("overrides", []))]
@@ -715,6 +731,12 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     p.add_argument(
         "--startup-repeats", type=int, default=3, help="runs of each start-up command (0: skip)"
     )
+    p.add_argument(
+        "--startup-size", type=int, default=256, help="image size of the whole-process comparison"
+    )
+    p.add_argument(
+        "--startup-iters", type=int, default=30, help="iterations of the whole-process comparison"
+    )
     p.add_argument("--device", choices=("auto", "cpu", "cuda"), default="auto")
     p.add_argument(
         "--set",
@@ -819,11 +841,13 @@ def main(argv: list[str] | None = None) -> int:
         flush=True,
     )
 
-    startup = {}
+    startup, whole, imports = {}, {}, {}
     if args.startup_repeats > 0:
         print("[bench] start-up times ...", file=sys.stderr, flush=True)
         other = OtherLoad()
         startup = time_startup(tmp, args.startup_repeats)
+        imports = startup_.import_profile(dict(os.environ))
+        whole = time_whole_process(tmp, args.startup_size, args.startup_iters, args.startup_repeats)
         environment["startup_other_processes_cores"] = other.cores()
 
     args.out.mkdir(parents=True, exist_ok=True)
@@ -847,6 +871,8 @@ def main(argv: list[str] | None = None) -> int:
         "environment": environment,
         "sizes": results,
         "startup": startup,
+        "startup_whole": whole,
+        "imports": imports,
         "largest": largest,
         "quality": quality,
         "style_losses": style_losses,

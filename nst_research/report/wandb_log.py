@@ -13,6 +13,21 @@ from typing import Any
 from nst_research.report.records import RunRecord, read_config
 
 DEFAULT_PROJECT = "nst-research"
+RUN_COLUMNS = ["job", "overrides", "status", "seed", "eval/style_ratio", "eval/content_ratio",
+               "objective", "final"]  # fmt: skip
+
+
+def run_rows(records: Sequence[RunRecord]) -> list[list[Any]]:
+    """One row per job for the ``report/runs`` table (:data:`RUN_COLUMNS`); the last cell is the
+    final image's path (None for a job without one), a ``wandb.Image`` once logged."""
+    rows = []
+    for r in records:
+        metrics = r.metrics or {}
+        scores = metrics.get("eval") or {}
+        overrides = " ".join(f"{k}={v}" for k, v in sorted(r.overrides.items()))
+        rows.append([r.name, overrides, r.status, r.seed, scores.get("eval/style_ratio"),
+                     scores.get("eval/content_ratio"), metrics.get("objective"), r.final_image])  # fmt: skip
+    return rows
 
 
 def _wandb_project(records: Sequence[RunRecord]) -> str:
@@ -33,7 +48,9 @@ def log_report_to_wandb(
 ) -> bool:
     """Log the table and figures to a W&B run (``job_type="report"``, group = sweep dir name).
 
-    The table goes to ``report/table`` (a ``wandb.Table``), each image to ``report/<name>``.
+    The table goes to ``report/table`` (a ``wandb.Table``), each image to ``report/<name>``, and
+    ``report/runs`` is a table of the jobs with their final images (:func:`run_rows`), to sort
+    and filter in the W&B UI with the pictures beside the numbers.
 
     The mode comes from ``WANDB_MODE`` (default ``offline``); the run lives in ``sweep_dir/wandb``.
     Returns False, with a note on stderr, when wandb is not installed or W&B refuses the run
@@ -55,8 +72,12 @@ def log_report_to_wandb(
             dir=str(sweep_dir),
             config={"sweep_dir": str(sweep_dir)},
         )
+        runs = [
+            [*row[:-1], wandb.Image(str(row[-1])) if row[-1] else None] for row in run_rows(records)
+        ]
         payload: dict[str, Any] = {
-            "report/table": wandb.Table(columns=header, data=cells, allow_mixed_types=True)
+            "report/table": wandb.Table(columns=header, data=cells, allow_mixed_types=True),
+            "report/runs": wandb.Table(columns=RUN_COLUMNS, data=runs),
         }
         for name, path in images.items():
             payload[f"report/{name}"] = wandb.Image(str(path))
