@@ -23,7 +23,7 @@ from nst_research.styles import StyleSet
 from nst_research.terms import GramLoss
 
 REPO = Path(__file__).resolve().parents[1]
-SKY_MASK = REPO / "experiments" / "masks" / "tubingen_sky.png"
+SKY_MASK = REPO / "nst_research" / "assets" / "tubingen_sky.png"
 
 
 def test_label_colours_become_one_region_each():

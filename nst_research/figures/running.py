@@ -70,7 +70,11 @@ def tile_overrides(fig: FigureSpec, tile: Tile, opts: Options) -> list[str]:
     ov = list(s.overrides)
     if tile.task != "stylize":
         ov.append(f"task={tile.task}")
-    ov += [f"content={_value(str(content))}", f"style={_value(str(style))}"]
+    if tile.styles:
+        paths = ",".join(_value(str(find_image(n).resolve())) for n in tile.styles)
+        ov += [f"content={_value(str(content))}", f"style=[{paths}]"]
+    else:
+        ov += [f"content={_value(str(content))}", f"style={_value(str(style))}"]
     if tile.task == "stylize":
         ov.append(f"init={tile.init or s.init}")
         cw, sw = s.weights(tile.ratio if tile.ratio is not None else fig.ratio)
@@ -81,6 +85,7 @@ def tile_overrides(fig: FigureSpec, tile: Tile, opts: Options) -> list[str]:
         ov.append(f"layers.content=[{','.join(s.layer(n) for n in tile.content_layers)}]")
     if tile.style_layers is not None:
         ov.append(f"layers.style=[{','.join(s.layer(n) for n in tile.style_layers)}]")
+    ov += list(tile.overrides)
     ov += [f"size={opts.size}", f"iterations={opts.iterations}", f"seed={tile.seed}"]
     if opts.quick:
         ov.append("snapshot_every=0")
@@ -217,6 +222,7 @@ def make_figure(
 ) -> tuple[Grid, list[TileResult]]:
     """Run one figure's tiles and assemble ``<out>/<name>.png`` and ``.pdf``."""
     from nst_research.data import find_image
+    from nst_research.images import resolve_image
 
     fig = get_figure(name)
     start = time.perf_counter()
@@ -225,7 +231,8 @@ def make_figure(
     notes: dict[tuple[int, int], str] = {}
     for t in fig.tiles:
         if t.image is not None:
-            images[(t.row, t.col)] = input_tile(find_image(t.image), opts.size)
+            path = resolve_image(t.image, "figure input") if ":" in t.image else find_image(t.image)
+            images[(t.row, t.col)] = input_tile(path, opts.size)
     for res in results:
         pos = (res.tile.row, res.tile.col)
         images[pos] = load_rgb(res.image)

@@ -31,6 +31,8 @@ class Tile:
     ratio: float | None = None
     init: str | None = None
     seed: int = 0
+    styles: tuple[str, ...] | None = None  # several style images (style=[...]), instead of style
+    overrides: tuple[str, ...] = ()  # further Hydra overrides of this run (colour=..., masks...)
 
     @property
     def is_run(self) -> bool:

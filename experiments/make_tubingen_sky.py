@@ -1,11 +1,12 @@
 """Draw the label map of tubingen.jpg used by the spatial-control figure: sky vs. the rest.
 
-    python experiments/masks/make_tubingen_sky.py [/work/shared/images/tubingen.jpg]
+    python experiments/make_tubingen_sky.py [/work/shared/images/tubingen.jpg]
 
-Writes ``experiments/masks/tubingen_sky.png`` (256x192, the photo's 4:3): sky ``#0000ff``, the
+Writes ``nst_research/assets/tubingen_sky.png`` (``builtin:tubingen_sky``; 256x192, the photo's
+4:3): sky ``#0000ff``, the
 rest ``#ff0000``. The sky is thresholded (blue > 150 and blue - red > 10 at 256 px) and then, in
 each column, taken as the run of sky pixels that starts at the top row, so roofs and reflections
-in the river never count as sky. The output's sha256 is in ``SHA256SUMS`` next to it.
+in the river never count as sky. The output's sha256 is in ``nst_research/assets/SHA256SUMS``.
 """
 
 from __future__ import annotations
@@ -16,7 +17,7 @@ from pathlib import Path
 import numpy as np
 from PIL import Image
 
-HERE = Path(__file__).resolve().parent
+ASSETS = Path(__file__).resolve().parents[1] / "nst_research" / "assets"
 SKY, REST = (0, 0, 255), (255, 0, 0)
 
 
@@ -33,7 +34,7 @@ def sky_labels(rgb: np.ndarray) -> np.ndarray:
 
 def main(source: str = "/work/shared/images/tubingen.jpg") -> Path:
     photo = Image.open(source).convert("RGB").resize((256, 192), Image.Resampling.LANCZOS)
-    path = HERE / "tubingen_sky.png"
+    path = ASSETS / "tubingen_sky.png"
     Image.fromarray(sky_labels(np.asarray(photo))).save(path, optimize=False)
     return path
 
