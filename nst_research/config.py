@@ -34,8 +34,6 @@ class NSTSchema:
     colour: Any = None
     content: str = "builtin:grace_hopper"
     style: Any = "builtin:swirls"  # a path, or a list of paths (several styles)
-    style_blend: Any = None
-    masks: Any = None
     size: int = 256
     style_scale: float = 1.0
     iterations: int = 300
@@ -45,6 +43,8 @@ class NSTSchema:
     checkpoint: str = "interrupt"
     objective: str | None = None
     resume: str | None = None
+    style_blend: Any = None  # weights of a style list
+    masks: Any = None  # spatial control: masks.content + masks.colours, or masks.files
 
 
 # The config groups (conf/<group>/*.yaml) a run needs; the CLI checks choices against them.
