@@ -28,6 +28,7 @@ from nst_research.colour import KeepColour
 from nst_research.config import masks_on, style_weights, validate
 from nst_research.errors import ConfigError, NSTError
 from nst_research.features import PREPROCESSING, build_extractor, default_preprocessing
+from nst_research.files import as_nst_error
 from nst_research.inputs import Inputs, load_inputs, use_gpu
 from nst_research.metrics import Scorer, parse_objective
 from nst_research.module import StyleTransfer
@@ -39,6 +40,7 @@ from nst_research.names import (
     LOSS_TOTAL,
     LOSS_TV,
 )
+from nst_research.resume import check_hashes
 from nst_research.styles import StyleSet
 from nst_research.terms import FeatureLoss, Objective
 
@@ -171,6 +173,17 @@ def _shown(colour: KeepColour, inputs: Inputs) -> Callable[[torch.Tensor], torch
     return lambda image: colour.output(image, content)
 
 
+def make_run_dir(run_dir: Path) -> None:
+    """Create the run dir; a file in the way or an unwritable place is one line."""
+    try:
+        run_dir.mkdir(parents=True, exist_ok=True)
+    except OSError as e:
+        nice = as_nst_error(e, run_dir / "metrics.json", None)
+        if nice is None:
+            raise
+        raise nice from e
+
+
 @dataclass
 class Run:
     """Everything :func:`nst_research.run.fit` needs; built by :func:`build`."""
@@ -245,7 +258,9 @@ def build(
         "resumed_from": str(resume_from) if resume_from else None,
         "versions": edges.versions(),
     }
-    run_dir.mkdir(parents=True, exist_ok=True)
+    if resume_from is not None:  # the same images and weights as the run it goes on from
+        check_hashes(resume_from, provenance["hashes"])
+    make_run_dir(run_dir)
     logger = parts.logger(run_dir, run_name, group, str(cfg.task.kind))
     history = LossHistory()
     shown = (inputs.shown_content, inputs.shown_style)

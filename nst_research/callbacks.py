@@ -7,6 +7,7 @@ a step that diverged (or none yet) is skipped.
 from __future__ import annotations
 
 import csv
+import io
 import statistics
 import time
 from pathlib import Path
@@ -15,6 +16,7 @@ import pytorch_lightning as pl
 import torch
 from pytorch_lightning.callbacks import TQDMProgressBar
 
+from nst_research.files import write_text
 from nst_research.images import save_image, tensor_to_image
 from nst_research.names import IMAGE_GENERATED, LOSS_CONTENT, LOSS_STYLE, LOSS_TOTAL, TIME_S
 from nst_research.status import RunStatus, StepRecord
@@ -94,11 +96,12 @@ class LossHistory(pl.Callback):
     def write_csv(self, path: Path) -> None:
         columns = self.as_columns()
         keys = list(columns)
-        with open(path, "w", newline="") as f:
-            writer = csv.writer(f)
-            writer.writerow(keys)
-            for i in range(len(columns["step"])):
-                writer.writerow([int(columns["step"][i])] + [columns[k][i] for k in keys[1:]])
+        f = io.StringIO(newline="")
+        writer = csv.writer(f)
+        writer.writerow(keys)
+        for i in range(len(columns["step"])):
+            writer.writerow([int(columns["step"][i])] + [columns[k][i] for k in keys[1:]])
+        write_text(path, f.getvalue())
 
 
 class LogMetrics(pl.Callback):
@@ -183,7 +186,8 @@ class Evaluate(pl.Callback):
         if not self.rows:
             return
         keys = list(self.rows[0])
-        with open(path, "w", newline="") as f:
-            writer = csv.DictWriter(f, fieldnames=keys)
-            writer.writeheader()
-            writer.writerows({**row, "step": int(row["step"])} for row in self.rows)
+        f = io.StringIO(newline="")
+        writer = csv.DictWriter(f, fieldnames=keys)
+        writer.writeheader()
+        writer.writerows({**row, "step": int(row["step"])} for row in self.rows)
+        write_text(path, f.getvalue())

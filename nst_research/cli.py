@@ -63,35 +63,26 @@ def _app(cfg: DictConfig) -> float | None:
 
 
 def _resume_config(cfg: DictConfig, overrides: list[str]) -> tuple[DictConfig, Path]:
-    """The config of the run to resume (its .hydra/config.yaml), with this command's iterations."""
-    from omegaconf import OmegaConf
+    """The config of the run to resume, with this command's allowed keys (``resume.ALLOWED``);
+    the resumed run's ``.hydra/config.yaml`` becomes that config (resume of a resume)."""
+    from nst_research import resume
 
-    from nst_research.errors import ConfigError
-
-    old = Path(cfg.resume).expanduser()
-    ckpt, saved = old / "checkpoint.ckpt", old / ".hydra" / "config.yaml"
-    if not ckpt.is_file() or not saved.is_file():
-        raise ConfigError(
-            f"cannot resume from {old}: it needs checkpoint.ckpt and .hydra/config.yaml "
-            "(runs save a checkpoint when interrupted, or always with checkpoint=always)"
-        )
-    resumed = OmegaConf.load(saved)
-    if any(o.startswith("iterations=") for o in overrides):
-        resumed.iterations = cfg.iterations
-    resumed.resume = str(old)
+    resumed, ckpt = resume.resume_config(cfg, overrides)
+    resume.record_config(Path(HydraConfig.get().runtime.output_dir), resumed)
     return resumed, ckpt
 
 
 def _record_failure(run_dir: Path, error: Exception) -> None:
     """A failed job still leaves a metrics.json saying why (sweep reports list it as failed)."""
+    from nst_research.files import write_text
+
     path = run_dir / "metrics.json"
     if path.exists() or (run_dir / "final.png").exists():  # never touch a finished run
         return
     try:
-        run_dir.mkdir(parents=True, exist_ok=True)
         record = {"status": str(RunStatus.FAILED), "error": f"{type(error).__name__}: {error}"}
-        path.write_text(json.dumps(record, indent=2))
-    except OSError:
+        write_text(path, json.dumps(record, indent=2))
+    except (OSError, NSTError):  # a full disk or an unwritable dir: the error line says so
         pass
 
 
@@ -219,18 +210,33 @@ def check_group_keys(argv: list[str]) -> str | None:
 
 
 def check_run_dir(argv: list[str]) -> str | None:
-    """One line when ``hydra.run.dir=`` names a finished run: refused before Hydra writes its
-    ``.hydra/`` files into it (a sweep's dirs are numbered by the sweeper and left to it)."""
+    """One line when the run cannot go where it is told, refused before Hydra writes ``.hydra/``:
+    ``hydra.run.dir=`` names a finished run, a file, or an unwritable place (read-only, no
+    permission); the sweep dir likewise (its job dirs are numbered by the sweeper). Also a
+    ``resume=`` command that cannot run (:func:`nst_research.resume.check_args`)."""
+    from nst_research.files import unwritable
+    from nst_research.resume import check_args
+
     multirun = any(a in ("-m", "--multirun") or a == "hydra.mode=MULTIRUN" for a in argv)
+    key = "hydra.sweep.dir" if multirun else "hydra.run.dir"
+    place = "multirun" if multirun else "outputs"  # the default dirs, under the current dir
     for arg in argv:
-        key, sep, value = arg.partition("=")
-        if sep and key == "hydra.run.dir" and not multirun:
+        name, sep, value = arg.partition("=")
+        if sep and name == key:
+            place = value
+        if sep and name == "hydra.run.dir" and not multirun:
             if (Path(value).expanduser() / "final.png").exists():
                 return (
                     f"{value} already holds a finished run; choose another hydra.run.dir "
                     "(or go on from it with resume=" + value + " in a new dir)"
                 )
-    return None
+    if any(a.partition("=")[0] in _NO_RUN for a in argv):  # --help, --cfg job: nothing written
+        return check_args(argv)
+    return check_args(argv) or unwritable(place, key)
+
+
+_NO_RUN = {"-h", "--help", "--hydra-help", "--version", "-c", "--cfg", "-i", "--info",
+           "-sc", "--shell-completion"}  # fmt: skip
 
 
 def main() -> None:

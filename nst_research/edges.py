@@ -11,7 +11,6 @@ import logging
 import netrc
 import os
 import platform
-import signal
 import socket
 import subprocess
 import sys
@@ -27,6 +26,12 @@ from omegaconf import DictConfig
 
 from nst_research import __version__
 from nst_research.errors import choose
+from nst_research.signals import (  # noqa: F401 - edges.interrupts is the public name
+    _restore_signal_handlers,
+    _signal_handlers,
+    interrupts,
+    signals_deferred,
+)
 from nst_research.status import RunStatus
 
 REPO = Path(__file__).resolve().parents[1]
@@ -65,18 +70,6 @@ def _restore_backend_flags(flags: dict[str, Any]) -> None:
     torch.backends.cudnn.benchmark = flags["cudnn_benchmark"]
     torch.backends.cuda.matmul.allow_tf32 = flags["matmul_tf32"]
     torch.backends.cudnn.allow_tf32 = flags["cudnn_tf32"]
-
-
-def _signal_handlers() -> dict[int, Any]:
-    return {s: signal.getsignal(s) for s in (signal.SIGINT, signal.SIGTERM)}
-
-
-def _restore_signal_handlers(handlers: dict[int, Any]) -> None:
-    for signum, handler in handlers.items():
-        try:
-            signal.signal(signum, handler if handler is not None else signal.SIG_DFL)
-        except ValueError:  # not the main thread: nothing was changed there either
-            pass
 
 
 @contextmanager
@@ -120,29 +113,6 @@ def gpu_backend_flags(trainer_cfg: DictConfig | dict) -> None:
     if trainer_cfg.get("tf32", True):
         torch.backends.cuda.matmul.allow_tf32 = True
         torch.backends.cudnn.allow_tf32 = True
-
-
-@contextmanager
-def interrupts() -> Iterator[None]:
-    """SIGTERM (e.g. from a cluster scheduler) is handled like Ctrl-C: save and stop.
-
-    On exit both handlers are back as they were (Lightning replaces SIGINT's during a fit), so a
-    second Ctrl-C while the outputs are written is a KeyboardInterrupt again.
-    """
-
-    def handler(signum, frame):
-        raise KeyboardInterrupt
-
-    handlers = _signal_handlers()
-    try:
-        signal.signal(signal.SIGTERM, handler)
-    except ValueError:  # not the main thread
-        yield
-        return
-    try:
-        yield
-    finally:
-        _restore_signal_handlers(handlers)
 
 
 # --- provenance -----------------------------------------------------------------------------------
@@ -274,7 +244,22 @@ class WandbLog:
 
 
 def finish_logger(logger, status: str, summary: dict[str, Any]) -> None:
-    """Close the experiment logger: W&B gets the summary and an exit code, others finalise."""
+    """Close the experiment logger: W&B gets the summary and an exit code, others finalise.
+
+    A failure here (W&B cannot write or sync) never changes the run's outcome: one warning line.
+    """
+    try:
+        _finish_logger(logger, status, summary)
+    except Exception as e:
+        warn(f"the experiment logger could not finish ({type(e).__name__}: {_one_line(e)})")
+
+
+def _one_line(e: Exception) -> str:
+    text = " ".join(str(e).split())
+    return text if len(text) <= 200 else text[:197] + "..."
+
+
+def _finish_logger(logger, status: str, summary: dict[str, Any]) -> None:
     if not logger or getattr(logger, "experiment", None) is None:
         return
     from pytorch_lightning.loggers import WandbLogger

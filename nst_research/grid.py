@@ -95,7 +95,7 @@ def grid_size(
     images: Sequence[Sequence[np.ndarray | None]],
     titles: Sequence[Sequence[str]],
     row_labels: Sequence[str],
-    notes_under: bool,
+    lines_under: int,
     title: str,
     tile_in: float,
 ) -> tuple[float, float]:
@@ -105,9 +105,10 @@ def grid_size(
         (0.08 * len(line) + 0.2 for label in row_labels for line in label.splitlines()),
         default=0.0,
     )
-    text_in = LINE_IN * (max(_lines(row) for row in titles) + int(notes_under))
+    text_in = LINE_IN * (max(_lines(row) for row in titles) + lines_under)
     width = label_in + n_cols * (tile_in * aspect(images) + 0.1)
     height = 0.2 + 0.2 * _lines([title]) + n_rows * (tile_in + 0.1 + text_in)
+    height += 0.1 * lines_under  # the text under the last row's tiles
     return width, height
 
 
@@ -117,8 +118,10 @@ def _draw_cell(
     note: str,
     grey: np.ndarray,
     interpolation: str,
+    under: str = "",
 ) -> None:
-    """One cell: its image (with ``note`` under it), a grey tile saying ``note``, or nothing."""
+    """One cell: its image (with ``under`` and ``note`` under it), a grey tile saying ``note``,
+    or nothing. The note (a run's status) is red; ``under`` alone (e.g. scores) is dark grey."""
     ax.set_xticks([])
     ax.set_yticks([])
     if image is None and not note:
@@ -128,8 +131,9 @@ def _draw_cell(
         ax.text(0.5, 0.5, note, transform=ax.transAxes, ha="center", va="center", color="0.25")
     else:
         ax.imshow(image, interpolation=interpolation)
-        if note:
-            ax.set_xlabel(note, fontsize=8, color="tab:red")
+        text = "\n".join(t for t in (under, note) if t)
+        if text:
+            ax.set_xlabel(text, fontsize=8, color="tab:red" if note else "0.2")
 
 
 def draw_grid(
@@ -140,6 +144,7 @@ def draw_grid(
     col_labels: Sequence[str] = (),
     captions: Sequence[Sequence[str]] = (),
     notes: Sequence[Sequence[str]] = (),
+    under: Sequence[Sequence[str]] = (),
     title: str = "",
     tile_in: float = 1.5,
     interpolation: str = "antialiased",
@@ -153,6 +158,7 @@ def draw_grid(
         captions: text above each cell, rows x cols; may be shorter.
         notes: per cell, the word a grey tile says when the cell has no image, or the red note
             under its image; a cell with neither image nor note is left blank.
+        under: per cell, text under its image (e.g. evaluation scores), above its note.
         title: above the grid.
         tile_in: tile height in inches (1 px of image = 1 dot at ``tile_in = H / DPI``).
         interpolation: matplotlib's, e.g. ``nearest`` to keep tiny images crisp.
@@ -164,16 +170,21 @@ def draw_grid(
 
     n_rows, n_cols = len(images), len(images[0])
     titles = cell_titles(n_rows, n_cols, col_labels, captions)
-    notes_under = any(
-        _at(notes, i, j) and images[i][j] is not None for i in range(n_rows) for j in range(n_cols)
+    lines_under = _lines(
+        [
+            "\n".join(t for t in (_at(under, i, j), _at(notes, i, j)) if t)
+            for i in range(n_rows)
+            for j in range(n_cols)
+            if images[i][j] is not None
+        ]
     )
     grey = np.full((100, round(100 * aspect(images)), 3), GREY, dtype=np.uint8)
-    fig = agg_figure(*grid_size(images, titles, row_labels, notes_under, title, tile_in))
+    fig = agg_figure(*grid_size(images, titles, row_labels, lines_under, title, tile_in))
     axes = fig.subplots(n_rows, n_cols, squeeze=False)
     for i in range(n_rows):
         for j in range(n_cols):
             ax = axes[i][j]
-            _draw_cell(ax, images[i][j], _at(notes, i, j), grey, interpolation)
+            _draw_cell(ax, images[i][j], _at(notes, i, j), grey, interpolation, _at(under, i, j))
             if titles[i][j]:
                 ax.set_title(titles[i][j], fontsize=9)
             if j == 0 and i < len(row_labels) and row_labels[i]:

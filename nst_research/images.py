@@ -8,8 +8,8 @@ interrupted save never leaves a half-written PNG behind.
 from __future__ import annotations
 
 import hashlib
+import io
 import os
-import secrets
 import stat
 import warnings
 from pathlib import Path
@@ -19,6 +19,7 @@ import torch
 from PIL import Image, ImageFile, ImageOps
 
 from nst_research.errors import ConfigError, InputImageError
+from nst_research.files import write_bytes
 
 _CHUNK_BYTES = 1 << 20
 _RESAMPLE = Image.Resampling.LANCZOS  # antialiased when downsampling
@@ -190,27 +191,16 @@ def tensor_to_image(t: torch.Tensor) -> Image.Image:
 def save_image(t: torch.Tensor, path: str | os.PathLike[str]) -> Path:
     """Write a (1, 3, H, W) or (3, H, W) tensor in [0, 1] as a PNG file; return its path.
 
-    Parent directories are created. The PNG is written to a hidden temp file in the same
-    directory and moved into place with `os.replace`, so readers only ever see a complete file
-    (an interrupted save leaves the destination as it was and removes the temp file).
+    Parent directories are created. The PNG is written atomically
+    (:func:`nst_research.files.write_bytes`), so readers only ever see a complete file (an
+    interrupted save leaves the destination as it was and removes the temp file).
     """
     dest = Path(path)
     if dest.suffix.lower() != ".png":
         raise ValueError(f"save_image writes PNG files; give a path ending in .png, got {dest}")
-    img = tensor_to_image(t)
-    dest.parent.mkdir(parents=True, exist_ok=True)
-    tmp = dest.with_name(f".{dest.name}.{os.getpid()}.{secrets.token_hex(4)}.tmp")
-    try:
-        # os.open honours the umask (unlike tempfile's 0600 files), O_EXCL never reuses a file.
-        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666)
-        with os.fdopen(fd, "wb") as f:
-            img.save(f, format="PNG")
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, dest)
-    except BaseException:
-        tmp.unlink(missing_ok=True)
-        raise
+    buffer = io.BytesIO()
+    tensor_to_image(t).save(buffer, format="PNG")
+    write_bytes(dest, buffer.getvalue())
     return dest
 
 

@@ -19,7 +19,7 @@ from nst_research.images import (
     resolve_image,
 )
 from nst_research.mask_files import load_masks, mask_paths
-from nst_research.memory import check_fits
+from nst_research.memory import check_fits, term_work
 from nst_research.names import layer_names
 
 if TYPE_CHECKING:
@@ -91,7 +91,9 @@ def load_inputs(cfg: DictConfig, parts: Parts) -> Inputs:
     history_size = int(cfg.optimizer.get("history_size", 0) or 0)
     device = torch.device("cuda" if use_gpu(cfg) else "cpu")
     biggest = max(style_hws, key=lambda hw: hw[0] * hw[1])
-    check_fits(h, w, deepest, cfg.model.arch, history_size, device, style_hw=biggest)
+    objective = parts.objective
+    work = term_work(objective.style, objective.style_layers, cfg.model.arch)
+    check_fits(h, w, deepest, cfg.model.arch, history_size, device, style_hw=biggest, work=work)
     shown_content = image_to_tensor(content_img, int(cfg.size))
     shown_styles = [image_to_tensor(im, style_size) for im in style_imgs]
     content, styles = parts.colour.inputs(shown_content, shown_styles)

@@ -7,6 +7,7 @@ generated image (kept for the backward pass) and its gradient, the frozen weight
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterable
 from pathlib import Path
 
 import torch
@@ -15,6 +16,9 @@ from nst_research.errors import InputImageError
 from nst_research.names import CHANNELS, layer_names
 
 _BYTES = 4  # float32
+
+# (content (h, w), style (h, w)) -> float32 values a loss term adds beyond the activations.
+WorkFn = Callable[[tuple[int, int], tuple[int, int]], int]
 
 
 def _activations(h: int, w: int, deepest: str, arch: str) -> tuple[int, int]:
@@ -35,6 +39,34 @@ def _activations(h: int, w: int, deepest: str, arch: str) -> tuple[int, int]:
     return acts, weights
 
 
+def layer_grids(h: int, w: int, arch: str) -> dict[str, tuple[int, int, int]]:
+    """Every layer's (channels, height, width) for an (h, w) image."""
+    grids: dict[str, tuple[int, int, int]] = {}
+    c_in, hh, ww = 3, h, w
+    for name in layer_names(arch):
+        if name.startswith("conv"):
+            c_in = CHANNELS[int(name[4]) - 1]
+        elif name.startswith("pool"):
+            hh, ww = hh // 2, ww // 2
+        grids[name] = (c_in, hh, ww)
+    return grids
+
+
+def term_work(term, layers: Iterable[str], arch: str) -> WorkFn:
+    """What a loss term (``work_values(c, hw, style_hw)``, see ``terms.FeatureLoss``) adds on
+    ``layers``: its stored targets and the working tensors of one step."""
+    layers = list(layers)
+
+    def work(hw: tuple[int, int], style_hw: tuple[int, int]) -> int:
+        grid, sgrid = layer_grids(*hw, arch), layer_grids(*style_hw, arch)
+        return sum(
+            term.work_values(grid[n][0], grid[n][1] * grid[n][2], sgrid[n][1] * sgrid[n][2])
+            for n in layers
+        )
+
+    return work
+
+
 def estimate_bytes(
     h: int,
     w: int,
@@ -42,16 +74,19 @@ def estimate_bytes(
     arch: str = "vgg19",
     history: int = 100,
     style_hw: tuple[int, int] | None = None,
+    work: WorkFn | None = None,
 ) -> int:
     """Peak bytes of one optimisation step for an (h, w) image up to layer ``deepest``.
 
     ``style_hw``: the style image's size; its targets take one forward pass without gradients
     before the optimisation (counted as every activation kept, which errs high), so a style image
-    much larger than the content can set the peak.
+    much larger than the content can set the peak. ``work``: what the style term adds
+    (:func:`term_work`; patch matching and kernel matrices can cost more than the network).
     """
     acts, weights = _activations(h, w, deepest, arch)
     image = 3 * h * w
-    per_step = 2 * acts + 2 * history * image + 8 * image
+    extra = work((h, w), style_hw or (h, w)) if work is not None else 0
+    per_step = 2 * acts + 2 * history * image + 8 * image + extra
     if style_hw is not None:
         style_acts, _ = _activations(*style_hw, deepest, arch)
         per_step = max(per_step, style_acts + acts + 8 * image)
@@ -79,6 +114,7 @@ def largest_size(
     history: int,
     free: int,
     style_hw: tuple[int, int] | None = None,
+    work: WorkFn | None = None,
 ) -> int:
     """The largest long side (px) at the aspect ratio h:w whose estimate fits in ``free`` bytes
     (the style image, if given, scaled with the content as ``size=`` scales both)."""
@@ -89,7 +125,7 @@ def largest_size(
 
     def need(side: int) -> int:
         style = (scaled(style_hw[0], side), scaled(style_hw[1], side)) if style_hw else None
-        return estimate_bytes(scaled(h, side), scaled(w, side), deepest, arch, history, style)
+        return estimate_bytes(scaled(h, side), scaled(w, side), deepest, arch, history, style, work)
 
     # Memory grows with the pixel count: bracket the limit by doubling, then bisect.
     lo, hi = 16, 16
@@ -110,16 +146,17 @@ def check_fits(
     device: torch.device,
     available: int | None = None,
     style_hw: tuple[int, int] | None = None,
+    work: WorkFn | None = None,
 ) -> int:
     """Raise a one-line error with the estimate and the largest size that fits; return the estimate.
 
     ``style_hw``: the style image's size after ``style_scale`` (its forward pass is counted too).
     """
-    need = estimate_bytes(h, w, deepest, arch, history, style_hw)
+    need = estimate_bytes(h, w, deepest, arch, history, style_hw, work)
     free = available if available is not None else available_bytes(device)
     if free is None or need <= free:
         return need
-    largest = largest_size(h, w, deepest, arch, history, free, style_hw)
+    largest = largest_size(h, w, deepest, arch, history, free, style_hw, work)
     style = f" with a {style_hw[1]}x{style_hw[0]} px style image" if style_hw else ""
     raise InputImageError(
         f"a {w}x{h} px image{style} needs about {need / 2**30:.1f} GiB up to {deepest} but only "

@@ -12,12 +12,14 @@ from pathlib import Path
 from typing import Any
 
 import pytorch_lightning as pl
+import torch
 from omegaconf import DictConfig
 
 from nst_research import edges
 from nst_research.build import Run, build, use_gpu
 from nst_research.callbacks import log_image
 from nst_research.errors import NSTError
+from nst_research.files import DiskFull, UnwritableDir, atomic_path, write_text
 from nst_research.images import save_image
 from nst_research.memory import peak_mb, reset_peak
 from nst_research.metrics import objective_value
@@ -61,15 +63,36 @@ def fit(run: Run) -> dict[str, Any]:
         fit_s = time.perf_counter() - t_fit
         if module.status is RunStatus.RUNNING:
             module.status = RunStatus.INTERRUPTED if trainer.interrupted else RunStatus.COMPLETED
-        if _wants_checkpoint(str(run.cfg.checkpoint), module.status):
-            save_checkpoint(trainer, run.run_dir / "checkpoint.ckpt")
-        metrics = finish(run, fit_s, error)
+        metrics, saving = _save_outputs(run, fit_s, error)
+    if isinstance(error, DiskFull | UnwritableDir):  # already one line naming the place
+        raise error
     if error is not None:
         raise RunFailed(
             f"the run failed after {metrics['iterations']} iterations ({metrics['error']}); "
             f"its record and last image are in {run.run_dir}"
         ) from error
+    if saving is not None:
+        raise saving
     return metrics
+
+
+def _save_outputs(
+    run: Run, fit_s: float, error: Exception | None
+) -> tuple[dict[str, Any], NSTError | None]:
+    """Checkpoint (by policy), then finish; SIGINT/SIGTERM wait until both are on disk.
+
+    A signal during the save of a run that completed (or failed) stops the process afterwards
+    (a ``KeyboardInterrupt``: a sweep stops); one during the save of an interrupted run is the
+    same stop. Returns the metrics and a checkpoint's disk error, raised after the outputs.
+    """
+    saving: NSTError | None = None
+    with edges.signals_deferred() as received:
+        if _wants_checkpoint(str(run.cfg.checkpoint), run.module.status):
+            saving = save_checkpoint(run.trainer, run.run_dir / "checkpoint.ckpt")
+        metrics = finish(run, fit_s, error)
+        if run.module.status is RunStatus.INTERRUPTED:
+            received.clear()
+    return metrics, saving
 
 
 class RunFailed(NSTError):
@@ -86,20 +109,49 @@ def _wants_checkpoint(policy: str, status: RunStatus) -> bool:
     )
 
 
-def save_checkpoint(trainer: pl.Trainer, path: Path) -> None:
-    """Image, optimiser state, step and loss history, for ``nst resume=RUN_DIR`` (atomic write)."""
-    tmp = path.with_suffix(".tmp")
+def save_checkpoint(trainer: pl.Trainer, path: Path) -> NSTError | None:
+    """Image, optimiser state, step and loss history, for ``nst resume=RUN_DIR`` (atomic write).
+
+    A failure never loses the run's other outputs: a full disk or an unwritable dir is returned
+    (raised once they are written), anything else is a warning.
+    """
     try:
-        trainer.save_checkpoint(tmp, weights_only=False)
-        tmp.replace(path)
-    except Exception as e:  # a failed checkpoint must not lose the run's other outputs
-        print(f"warning: could not save a checkpoint to {path}: {e}")
+        with atomic_path(path) as tmp:
+            trainer.save_checkpoint(tmp, weights_only=False)
+    except (DiskFull, UnwritableDir) as e:
+        return e
+    except Exception as e:
+        edges.warn(f"could not save a checkpoint to {path}: {e}")
+    return None
 
 
 def finish(run: Run, fit_s: float, error: Exception | None = None) -> dict[str, Any]:
-    """Write final.png, losses.csv and metrics.json; log the final image; finish the logger."""
-    module, trainer, history = run.module, run.trainer, run.history
+    """Write final.png, losses.csv and metrics.json; log the final image; finish the logger.
+
+    Each file is written atomically (:mod:`nst_research.files`); the logger is finished even
+    when a write fails (a full disk), and a logger failure is one warning, never an error.
+    """
+    module, trainer = run.module, run.trainer
     rgb = module.rgb()
+    summary: dict[str, Any] = {"status": str(module.status)}
+    try:
+        metrics = _write_outputs(run, rgb, fit_s, error)
+        summary.update(s_per_iter=metrics["s_per_iter"], **metrics["eval"])
+        summary[OBJECTIVE] = metrics[OBJECTIVE]
+    finally:
+        if run.logger:
+            try:
+                log_image(trainer, IMAGE_FINAL, rgb, int(trainer.global_step))
+            except Exception as e:
+                edges.warn(f"could not log the final image ({type(e).__name__}: {e})")
+            edges.finish_logger(run.logger, module.status, summary)
+    return metrics
+
+
+def _write_outputs(
+    run: Run, rgb: torch.Tensor, fit_s: float, error: Exception | None
+) -> dict[str, Any]:
+    module, trainer, history = run.module, run.trainer, run.history
     final = save_image(rgb, run.run_dir / "final.png")
     history.write_csv(run.run_dir / "losses.csv")
     columns = history.as_columns()
@@ -124,12 +176,5 @@ def finish(run: Run, fit_s: float, error: Exception | None = None) -> dict[str, 
         "final_image": str(final),
         **run.provenance,
     }
-    tmp = run.run_dir / "metrics.json.tmp"
-    tmp.write_text(json.dumps(metrics, indent=2))
-    tmp.replace(run.run_dir / "metrics.json")
-    if run.logger:
-        log_image(trainer, IMAGE_FINAL, rgb, int(trainer.global_step))
-        summary = {"status": str(module.status), "s_per_iter": step_times, **scores}
-        summary[OBJECTIVE] = objective
-        edges.finish_logger(run.logger, module.status, summary)
+    write_text(run.run_dir / "metrics.json", json.dumps(metrics, indent=2))
     return metrics

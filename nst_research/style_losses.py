@@ -113,6 +113,9 @@ class MeanStdLoss(FeatureLoss):
     def statistic(self, features: Tensor) -> Tensor:
         return mean_std(features, self.eps)
 
+    def work_values(self, c: int, hw: int, style_hw: int) -> int:
+        return 2 * hw * c + 4 * c  # the centred features, the moments
+
     def distance(self, features: Tensor, target: Tensor) -> Tensor:
         return self.scale * mean_std_loss(features, target, self.eps)
 
@@ -173,6 +176,14 @@ class MMDLoss(SeededLoss):
     def statistic(self, features: Tensor) -> Tensor:
         return points(features)
 
+    def work_values(self, c: int, hw: int, style_hw: int) -> int:
+        """The style's points (the target); gaussian: the pooled points and the three kernel
+        matrices of the sampled positions (distances and exponentials kept for backward)."""
+        if self.kernel != "gaussian":
+            return style_hw * c + 2 * hw * c + 3 * c * c
+        n, m = (min(self.positions or k, k) for k in (hw, style_hw))
+        return style_hw * c + 2 * (hw + style_hw) * c + 3 * (n * n + m * m + n * m)
+
     def distance(
         self, features: Tensor, target: Tensor, generator: torch.Generator | None = None
     ) -> Tensor:
@@ -206,6 +217,11 @@ class WassersteinLoss(FeatureLoss):
         mean, cov = gaussian_fit(features)
         return torch.cat([mean.unsqueeze(-1), cov, sqrtm_psd(cov)], dim=-1)
 
+    def work_values(self, c: int, hw: int, style_hw: int) -> int:
+        # float64 (2 values each): the points and centred points; ~8 (C, C) matrices and the
+        # eigendecomposition's; the (C, 2C + 1) target.
+        return 2 * (2 * hw * c + 12 * c * c) + 2 * c * (2 * c + 1)
+
     def distance(self, features: Tensor, target: Tensor) -> Tensor:
         c = features.shape[1]
         mean_s, cov_s, cov_s_sqrt = target[..., 0], target[..., 1 : c + 1], target[..., c + 1 :]
@@ -233,6 +249,12 @@ class SlicedWassersteinLoss(SeededLoss):
 
     def statistic(self, features: Tensor) -> Tensor:
         return points(features)
+
+    def work_values(self, c: int, hw: int, style_hw: int) -> int:
+        # The style's points (target); per direction: the projections, sorted values and their
+        # int64 order (2 values each), the interpolated style quantiles.
+        p = self.projections or c
+        return style_hw * c + hw * c + p * (4 * hw + 2 * style_hw) + c * p
 
     def directions(self, channels: int, generator: torch.Generator) -> Tensor:
         """The (C, P) unit directions of one draw."""
@@ -281,6 +303,12 @@ class MRFLoss(FeatureLoss):
     def statistic(self, features: Tensor) -> Tensor:
         self._check_size(features)
         return patches(features, self.patch_size, self.stride)
+
+    def work_values(self, c: int, hw: int, style_hw: int) -> int:
+        """The bank (style patches at ``stride``) and its unit copy; every generated patch
+        (stride 1), its matched bank patch and their difference; one similarity chunk."""
+        d = c * self.patch_size**2
+        return 2 * (style_hw // self.stride**2) * d + 4 * hw * d + 2**24
 
     def distance(self, features: Tensor, target: Tensor) -> Tensor:
         self._check_size(features)

@@ -70,6 +70,11 @@ class StyleSet(FeatureLoss):
             total = total + w * loss
         return total
 
+    def work_values(self, c: int, hw: int, style_hw: int) -> int:
+        """Each style's targets and step (memory estimate), plus a masked copy of the features."""
+        masked = c * hw if self.guided else 0
+        return sum(t.work_values(c, hw, style_hw) + masked for t in self.terms)
+
     def reseed(self, seed: int) -> None:
         for term in self.terms:
             term.reseed(seed)

@@ -69,6 +69,14 @@ class FeatureLoss(nn.Module):
     def set_step(self, step: int) -> None:
         """Hook: the optimiser iteration about to run (for terms that re-draw every step)."""
 
+    def work_values(self, c: int, hw: int, style_hw: int) -> int:
+        """Float32 values this term adds for one layer of ``c`` channels, ``hw`` positions of the
+        generated image and ``style_hw`` of the target: its stored target plus what one step
+        keeps for the backward pass (:mod:`nst_research.memory` adds them to its estimate).
+        Default: a (C, C) target and step (the Gram family); the features themselves are
+        counted by the estimate already."""
+        return 3 * c * c
+
 
 class ContentLoss(FeatureLoss):
     """Squared feature error to the content (Gatys et al. 2016, eq. 1 with ``norm=paper``)."""

@@ -78,6 +78,7 @@ def test_bench_compares_the_same_work_and_writes_its_report(tmp_path):
          "--iters", "4", "--repeats", "1", "--warmup-iters", "3", "--startup-repeats", "0",
          "--quality-size", "32", "--quality-iters", "6", "--quality-every", "2",
          "--quality", "eval/style_ratio < 0.999 and eval/content_ratio <= 10",
+         "--style-losses-size", "64", "--style-losses-iters", "3",
          "--out", str(tmp_path)],
         capture_output=True, text=True, timeout=600, cwd=REPO,
     )  # fmt: skip
@@ -96,6 +97,11 @@ def test_bench_compares_the_same_work_and_writes_its_report(tmp_path):
     assert quality["reached"] and quality["step"] in (2, 4, 6) and quality["time_s"] > 0
     assert quality["at_target"]["eval/style_ratio"] < 0.999
     assert "## Time to quality" in text and f"{quality['step']} iterations" in text
+    rows = {r["option"]: r for r in report["style_losses"]["rows"]}  # a row per style_loss option
+    assert set(rows) == {"gram", "mean_std", "mmd", "wasserstein", "sliced_wasserstein", "mrf"}
+    assert rows["gram"]["ratio_to_gram"] == 1 and all(r["s_per_iter"] > 0 for r in rows.values())
+    assert rows["mrf"]["estimate_work_mb"] > 10 * rows["gram"]["estimate_work_mb"]
+    assert "## Style losses (64 px, plain loop)" in text and "| mrf |" in text
 
 
 def test_quality_target_parsing_and_first_reached():

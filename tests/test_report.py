@@ -34,6 +34,7 @@ from nst_research.report import (
     draw_contact_sheet,
     draw_loss_curves,
     draw_plane,
+    group_by_config,
     main,
     mean_sd,
     natural_key,
@@ -337,6 +338,42 @@ def test_main_writes_and_prints_paths(grid_sweep: Path, capsys: pytest.CaptureFi
     assert all(Path(p).is_file() for p in printed)
 
 
+def test_a_stopped_sweep_lists_the_jobs_that_never_ran(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Issue 14: a sweep of 2 x 3 jobs stopped by Ctrl-C in job 2 (interrupted, its record
+    written); jobs 3 to 5 never started, and a job dir with no metrics.json stays failed."""
+    sweep = tmp_path / "sweep"
+    make_job(sweep, 0, {"size": 32, "lr": 1, "seed": 1}, total=5.0)
+    make_job(sweep, 1, {"size": 32, "lr": 1, "seed": 2}, total=6.0)
+    make_job(sweep, 2, {"size": 32, "lr": 1, "seed": 3}, total=7.0, status="interrupted")
+    planned = {
+        "hydra": {
+            "sweeper": {"_target_": "hydra._internal.core_plugins.basic_sweeper.BasicSweeper",
+                        "max_batch_size": None, "params": None},
+            "overrides": {"hydra": ["hydra.mode=MULTIRUN"], "task": ["size=32", "lr=1,2",
+                                                                    "seed=1,2,3"]},
+        },
+        "size": 32,
+    }  # fmt: skip
+    (sweep / "multirun.yaml").write_text(yaml.safe_dump(planned))
+    (sweep / "4" / ".hydra").mkdir(parents=True)  # started, never wrote a record
+    (sweep / "4" / ".hydra" / "overrides.yaml").write_text(yaml.safe_dump(["lr=2", "seed=2"]))
+    assert main([str(sweep)]) == 0
+    err = capsys.readouterr().err
+    assert (
+        err
+        == "2 of 6 planned jobs never ran (the sweep was stopped): 3 (lr=2 seed=1), 5 (lr=2 seed=3)\n"
+    )
+    md = (sweep / "report.md").read_text()
+    section = md.split("## Jobs not run")[1]
+    assert "- job 3: `lr=2 seed=1`" in section and "- job 5: `lr=2 seed=3`" in section
+    assert "job 4" not in section and "## Failed jobs" in md  # job 4 started: failed, as before
+    (sweep / "multirun.yaml").write_text("hydra: {}\n")  # no job list known: nothing listed
+    assert main([str(sweep)]) == 0 and capsys.readouterr().err == ""
+    assert "## Jobs not run" not in (sweep / "report.md").read_text()
+
+
 def test_main_missing_or_empty_dir(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     assert main([str(tmp_path / "nope")]) == 2
     err = capsys.readouterr().err
@@ -403,7 +440,7 @@ def ranked_order(rows: list[dict[str, str]]) -> list[tuple[str, str, str]]:
 
 def test_eval_sweep_ranked_by_objective_with_mean_and_sd(eval_sweep: Path) -> None:
     paths = write_report(eval_sweep)
-    assert set(paths) == {"md", "csv", "contact_sheet", "loss_curves", "plane"}
+    assert set(paths) == {"md", "csv", "contact_sheet", "loss_curves", "eval_curves", "plane"}
     assert all(p.is_file() for p in paths.values())
 
     rows = read_csv(paths["csv"])
@@ -492,6 +529,26 @@ def test_rank_by_and_fallback_to_ratio_sum(
     rows = read_csv(write_report(ssim_only)["csv"])
     assert [(r["rank"], r["w"]) for r in rows] == [("1", "1"), ("2", "0")]
     assert "No configuration has both" in (ssim_only / "report.md").read_text()
+
+
+def test_eval_curves_are_the_mean_of_each_configs_eval_csv(eval_sweep: Path) -> None:
+    """eval_curves.png plots eval.csv's scores per configuration (mean over the seeds)."""
+    from nst_research.report.plots import EVAL_CURVES, mean_curve
+
+    records = collect(eval_sweep)
+    groups = group_by_config(records, config_keys(records))
+    expected = {  # (style_weight, optimizer) -> the style ratios its three seeds wrote
+        key: sorted(r.metrics["eval"][EVAL_STYLE_RATIO] for r in runs if r.status == "completed")
+        for key, runs in groups.items()
+    }
+    for key, runs in groups.items():
+        steps, mean, low, high = mean_curve(runs, EVAL_STYLE_RATIO, EVAL_CURVES.file)
+        ratios = expected[key]
+        assert steps == [4.0]  # the fixture scores the last of 4 steps
+        assert mean[0] == pytest.approx(sum(ratios) / len(ratios))
+        assert (low[0], high[0]) == (pytest.approx(ratios[0]), pytest.approx(ratios[-1]))
+    assert draw_loss_curves(records, eval_sweep / "e.png", EVAL_CURVES) == len(groups)
+    assert (eval_sweep / "e.png").stat().st_size > 0
 
 
 def test_failed_job_in_a_ranked_sweep_comes_last_unranked(eval_sweep: Path) -> None:

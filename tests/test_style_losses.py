@@ -256,3 +256,71 @@ def test_the_style_term_falls_on_real_weights(option, tmp_path, tiny_images, mon
     assert all(math.isfinite(v) for v in style_curve)
     assert style_curve[-1] < 0.5 * style_curve[0], style_curve
     assert steps == (list(range(len(style_curve))) if option in SEEDED else [])
+
+
+# --- memory: what each option adds to the estimate (issue 12, item 4) ----------------------------
+
+MEMORY_TERMS = {
+    "gram": lambda: GramLoss("chw", "mean"),
+    **TERMS,
+    "mmd_sampled": lambda: MMDLoss("gaussian", positions=256),
+    "sliced_wasserstein": lambda: SlicedWassersteinLoss(),
+    "mrf": lambda: MRFLoss(),
+}
+
+
+def saved_values(term, c: int, hw: tuple[int, int], style_hw: tuple[int, int]) -> float:
+    """Float32 values the term keeps: its target plus the tensors autograd saves for backward
+    (the input features excluded: the estimate counts them already)."""
+    g = torch.Generator().manual_seed(0)
+    x = torch.randn(1, c, *hw, generator=g, requires_grad=True)
+    term.set_targets({"a": torch.randn(1, c, *style_hw, generator=g)}, ["a"])
+    storages: dict[int, int] = {}
+
+    def pack(t: torch.Tensor) -> torch.Tensor:
+        if t.untyped_storage().data_ptr() != x.untyped_storage().data_ptr():
+            storages[t.untyped_storage().data_ptr()] = t.untyped_storage().nbytes()
+        return t
+
+    with torch.autograd.graph.saved_tensors_hooks(pack, lambda t: t):
+        term(x, "a")
+    target = term.target("a")
+    return (sum(storages.values()) + target.numel() * target.element_size()) / 4
+
+
+@pytest.mark.parametrize("name", MEMORY_TERMS)
+@pytest.mark.parametrize("shape", [(64, (32, 32), (32, 32)), (128, (24, 16), (40, 30))])
+def test_memory_estimate_covers_what_each_option_keeps(name, shape):
+    """The estimate errs high but not wildly: at least what autograd saves plus the target, at
+    most 5x that plus the transient copies of the features (and MRF's similarity chunk)."""
+    c, hw, style_hw = shape
+    term = MEMORY_TERMS[name]()
+    measured = saved_values(term, c, hw, style_hw)
+    estimate = term.work_values(c, hw[0] * hw[1], style_hw[0] * style_hw[1])
+    transient = 2 * hw[0] * hw[1] * c + (2**24 if name == "mrf" else 0)
+    assert measured <= estimate <= 5 * measured + transient
+
+
+def test_mrf_memory_by_hand_and_the_check_refuses_what_only_gram_fits():
+    """MRF on relu1_1 adds its patch bank (stride 2), the dense patches and a 2^24 chunk; at a
+    memory limit where gram fits, mrf is refused with a size that then fits."""
+    from nst_research.errors import InputImageError
+    from nst_research.memory import check_fits, estimate_bytes, term_work
+
+    d = 64 * 9  # relu1_1: 64 channels, 3x3 patches
+    work = term_work(MRFLoss(), ["relu1_1"], "vgg19")
+    assert work((64, 64), (64, 64)) == 2 * (64 * 64 // 4) * d + 4 * 64 * 64 * d + 2**24
+    gram = term_work(GramLoss("chw", "mean"), ["relu1_1"], "vgg19")
+    need_gram = estimate_bytes(512, 512, "relu1_1", history=100, style_hw=(512, 512), work=gram)
+    need_mrf = estimate_bytes(512, 512, "relu1_1", history=100, style_hw=(512, 512), work=work)
+    assert need_mrf > 2 * need_gram
+    free, cpu = (need_gram + need_mrf) // 2, torch.device("cpu")
+    args = (512, 512, "relu1_1", "vgg19", 100, cpu)
+    assert check_fits(*args, available=free, style_hw=(512, 512), work=gram) == need_gram
+    with pytest.raises(InputImageError) as e:
+        check_fits(*args, available=free, style_hw=(512, 512), work=work)
+    advised = int(str(e.value).split("use size=")[1].split()[0])
+    assert 256 <= advised < 512 and "\n" not in str(e.value)
+    assert check_fits(
+        advised, advised, *args[2:], available=free, style_hw=(advised, advised), work=work
+    )

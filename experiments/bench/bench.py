@@ -185,6 +185,10 @@ class PlainSetup:
         self.content_layers, self.style_layers = parts.content_layers, parts.style_layers
         self.inputs = load_inputs(cfg, parts)
         self.content = self.inputs.content
+        objective = parts.objective
+        work = memory.term_work(objective.style, objective.style_layers, cfg.model.arch)
+        hw, style_hw = self.content.shape[-2:], self.inputs.style.shape[-2:]
+        self.style_work_mb = work(tuple(hw), tuple(style_hw)) * 4 / 2**20  # the estimate's term
 
     def module(self) -> StyleTransfer:
         """A fresh module (its own objective and targets) as ``build`` makes it, never fitted."""
@@ -506,6 +510,8 @@ def markdown(report: dict[str, Any]) -> str:
     lines += largest_markdown(report.get("largest") or {}, env["device"])
     if report.get("quality"):
         lines += ["", quality.markdown(report["quality"], report["quality"].get("overrides", []))]
+    if report.get("style_losses"):
+        lines += style_losses_markdown(report["style_losses"])
     lines.append("")
     return "\n".join(lines)
 
@@ -639,6 +645,56 @@ def summarise_size(size, harness, plain, flops, other_cores) -> dict[str, Any]:
     }
 
 
+STYLE_LOSSES = ("gram", "mean_std", "mmd", "wasserstein", "sliced_wasserstein", "mrf")
+
+
+def measure_style_losses(args: argparse.Namespace, device: str) -> dict[str, Any]:
+    """The plain loop's seconds per iteration for every ``style_loss=`` option at one size
+    (the defaults of each option's YAML, gatys2016 layers), against ``gram`` in the same run."""
+    size, iters = args.style_losses_size, args.style_losses_iters
+    rows = []
+    for option in STYLE_LOSSES:
+        print(f"[bench] style_loss={option} at {size} px ...", file=sys.stderr, flush=True)
+        setup = PlainSetup(
+            compose_cfg(size, iters, device, [f"style_loss={option}", *args.set]), device
+        )
+        time_plain(setup, 2, drop=1)  # warm-up
+        r = time_plain(setup, iters, drop=1)
+        rows.append({"option": option, "estimate_work_mb": setup.style_work_mb, **r})
+        del setup
+        gc.collect()
+    gram = rows[0]["s_per_iter"]
+    for r in rows:
+        r["ratio_to_gram"] = r["s_per_iter"] / gram
+    return {"size": size, "iterations": iters, "rows": rows}
+
+
+def style_losses_markdown(result: dict[str, Any]) -> list[str]:
+    lines = [
+        "",
+        f"## Style losses ({result['size']} px, plain loop)",
+        "",
+        "| style_loss | s/it | x gram | estimate: term MiB | peak MiB | other procs (cores) |",
+        "|---|---:|---:|---:|---:|---:|",
+    ]
+    for r in result["rows"]:
+        lines.append(
+            f"| {r['option']} | {r['s_per_iter']:.3f} | {r['ratio_to_gram']:.2f} "
+            f"| {r['estimate_work_mb']:.0f} | {r['peak_mb']:.0f} "
+            f"| {fmt_cores(r['other_processes_cores'])} |"
+        )
+    lines += [
+        "",
+        f"- each option at its YAML's defaults on the gatys2016 layers (relu1_1..relu5_1), "
+        f"{result['iterations']} iterations after a 2-iteration warm-up, median s/it (first "
+        "dropped); x gram = the ratio to the first row of the same run.",
+        "- estimate: term MiB = what `nst_research.memory` adds for the style term (stored "
+        "targets, tensors kept for the backward, MRF's similarity chunk) on top of the network; "
+        "peak MiB = the process's resident high-water mark during the measurement.",
+    ]
+    return lines
+
+
 def measure_quality(
     args: argparse.Namespace, device: str, tmp: Path, log: Path | None
 ) -> dict[str, Any]:
@@ -681,6 +737,15 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     p.add_argument("--quality-iters", type=int, default=300, help="iterations at most")
     p.add_argument("--quality-every", type=int, default=10, help="score every N iterations")
     p.add_argument("--no-quality", action="store_true", help="skip the time-to-quality run")
+    p.add_argument(
+        "--style-losses-size",
+        type=int,
+        default=256,
+        help="size of the per-style_loss rows (px; 0: skip them)",
+    )
+    p.add_argument(
+        "--style-losses-iters", type=int, default=5, help="iterations per style_loss option"
+    )
     p.add_argument("--out", type=Path, default=REPO / "bench_results", help="output folder")
     p.add_argument(
         "--render",
@@ -771,6 +836,9 @@ def main(argv: list[str] | None = None) -> int:
     if args.quality and not args.no_quality:
         print("[bench] time to quality ...", file=sys.stderr, flush=True)
         quality = measure_quality(args, device, tmp, log)
+    style_losses = {}
+    if args.style_losses_size > 0:
+        style_losses = measure_style_losses(args, device)
     print("[bench] largest size that fits ...", file=sys.stderr, flush=True)
     largest = largest_size(device, max(sizes), 3, args.set, measure=not args.no_largest)
     environment["torch_threads_after"] = torch.get_num_threads()
@@ -781,6 +849,7 @@ def main(argv: list[str] | None = None) -> int:
         "startup": startup,
         "largest": largest,
         "quality": quality,
+        "style_losses": style_losses,
     }
     text = markdown(report)
     args.out.mkdir(parents=True, exist_ok=True)

@@ -53,24 +53,28 @@ def assemble(
     caption: str = "",
     settings: str = "paper",
     notes: dict[tuple[int, int], str] | None = None,
+    under: dict[tuple[int, int], str] | None = None,
 ) -> Grid:
     """Draw ``fig``'s grid from ``images`` ((row, col) -> (H, W, 3) uint8) into PNG and PDF.
 
     ``notes`` holds each run's status: a run tile with no image is a grey tile saying it
-    (``failed``, ``not run``); a run that stopped early has it under its image.
+    (``failed``, ``not run``); a run that stopped early has it under its image. ``under``: text
+    under a tile's image (its evaluation scores).
     Deterministic: fixed DPI and figure size, no timestamps in the PNG or PDF metadata.
     """
     s = SETTINGS[settings]
-    notes = notes or {}
+    notes, under = notes or {}, under or {}
     n_rows, n_cols = fig.shape
     cells: list[list[np.ndarray | None]] = [[None] * n_cols for _ in range(n_rows)]
     captions = [[""] * n_cols for _ in range(n_rows)]
     cell_notes = [[""] * n_cols for _ in range(n_rows)]
+    cell_under = [[""] * n_cols for _ in range(n_rows)]
     for t in fig.tiles:
         image = images.get((t.row, t.col))
         cells[t.row][t.col] = image
         captions[t.row][t.col] = relabel(t.label, s)
         cell_notes[t.row][t.col] = _note(image, notes.get((t.row, t.col)))
+        cell_under[t.row][t.col] = under.get((t.row, t.col), "") if image is not None else ""
     heights = [im.shape[0] for row in cells for im in row if im is not None]
     row_labels = [relabel(r, s) for r in fig.row_labels]
     col_labels = [relabel(c, s) for c in fig.col_labels]
@@ -82,6 +86,7 @@ def assemble(
         col_labels=col_labels,
         captions=captions,
         notes=cell_notes,
+        under=cell_under,
         title=f"{fig.title}\n{caption}" if caption else fig.title,
         tile_in=max([MIN_TILE_IN] + [h / DPI for h in heights]),
     )

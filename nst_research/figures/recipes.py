@@ -1,5 +1,6 @@
-"""The recipes of Gatys, Ecker & Bethge (CVPR 2016), Fig. 1, 3, 4, 5 and 6, as figure specs (and
-the 2017 controls' colour and spatial figures, from :mod:`.recipes_2017`).
+"""The recipes of Gatys, Ecker & Bethge (CVPR 2016), Fig. 1, 3, 4, 5 and 6, as figure specs, the
+project's own comparison figures (``style_losses``), and the 2017 controls' colour and
+spatial figures (from :mod:`.recipes_2017`).
 
 :data:`FIGURES` is the one place that defines them: for each figure, its tiles (grid position,
 label, task, images, layers, ratio, init, seed). ``experiments/README.md`` describes each one.
@@ -21,6 +22,7 @@ TITLES = {
     "the_scream.jpg": "The Scream",
     "seated-nude.jpg": "Femme nue assise",
     "woman-with-hat-matisse.jpg": "Woman with a Hat\n(for Composition VII)",
+    "golden_gate.jpg": "Golden Gate",
 }
 
 CONTENT_LAYERS = ("conv1_2", "conv2_2", "conv3_2", "conv4_2", "conv5_2")
@@ -220,6 +222,63 @@ def _fig6() -> FigureSpec:
     )
 
 
+MRF_LI_WAND = ("layers.style=[relu3_1,relu4_1]", "style_loss.scale=0.02")
+# style_loss= option -> (column label, the tile's overrides). mrf runs on Li & Wand's layers
+# (relu3_1, relu4_1): dense patch matching on relu1_1 costs about 20x gram per iteration at 256 px
+# (experiments/bench), and those are the paper's layers; its scale is set for them
+# (conf/layers/li_wand2016.yaml).
+STYLE_LOSS_TILES = (
+    ("gram", "gram\n(Gatys et al.)", ()),
+    ("mean_std", "mean_std\n(Li et al.)", ()),
+    ("mmd", "mmd, gaussian\n(Li et al.)", ()),
+    ("wasserstein", "wasserstein\n(Gaussian W2)", ()),
+    ("sliced_wasserstein", "sliced_wasserstein\n(Heitz et al.)", ()),
+    ("mrf", "mrf, relu3_1+4_1\n(Li & Wand)", MRF_LI_WAND),
+)
+STYLE_LOSS_PAIRS = (
+    ("tubingen.jpg", "starry_night.jpg"),
+    ("golden_gate.jpg", "the_scream.jpg"),
+)
+
+
+def _style_losses() -> FigureSpec:
+    """Every style_loss= option on the same features, optimiser and images, two pairs."""
+    tiles = []
+    for i, (content, style) in enumerate(STYLE_LOSS_PAIRS):
+        tiles.append(Tile(i, 0, "content", image=content))
+        tiles.append(Tile(i, 1, "style", image=style))
+        for j, (option, _, extra) in enumerate(STYLE_LOSS_TILES, start=2):
+            tiles.append(
+                Tile(
+                    i,
+                    j,
+                    "",
+                    task="stylize",
+                    key=f"{Path(content).stem}-{option}",
+                    content=content,
+                    style=style,
+                    overrides=(f"style_loss={option}", *extra),
+                )
+            )
+    return FigureSpec(
+        name="style_losses",
+        title="What is style? Six style statistics on the same VGG19 features",
+        shows="Each style_loss= option (gram, mean_std, mmd, wasserstein, sliced_wasserstein, "
+        "mrf) at its default weight, with the project's reference settings (relu taps, max "
+        "pooling, content init, L-BFGS), on Neckarfront x The Starry Night and Golden Gate x The "
+        "Scream; the evaluation scores under each tile.",
+        content="tubingen.jpg",
+        style="starry_night.jpg",
+        ratio=1e-3,
+        row_labels=tuple(
+            f"{TITLES.get(c, Path(c).stem)}\n× {TITLES[s]}" for c, s in STYLE_LOSS_PAIRS
+        ),
+        col_labels=("", "", *(label for _, label, _ in STYLE_LOSS_TILES)),
+        tiles=tuple(tiles),
+        settings="reference",
+    )
+
+
 FIGURES: dict[str, FigureSpec] = {
     f.name: f
     for f in (
@@ -228,6 +287,7 @@ FIGURES: dict[str, FigureSpec] = {
         _fig4(),
         _fig5(),
         _fig6(),
+        _style_losses(),
         colour_figure(TITLES),
         space_figure(TITLES),
     )

@@ -13,7 +13,7 @@ import json
 import shlex
 import time
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -25,6 +25,7 @@ from nst_research.figures.recipes import get_figure
 from nst_research.figures.settings import SETTINGS, relabel
 from nst_research.figures.specs import FigureSpec, Tile
 from nst_research.grid import load_rgb
+from nst_research.names import EVAL_CONTENT_RATIO, EVAL_STYLE_RATIO
 from nst_research.status import RunStatus
 
 FULL_SIZE = 256  # px, long side (the paper's figures used about 512)
@@ -57,6 +58,11 @@ class Options:
     extra: tuple[str, ...] = ()
 
 
+def settings_name(fig: FigureSpec, opts: Options) -> str:
+    """The settings a figure runs with: its own if it pins them, else the command's."""
+    return fig.settings or opts.settings
+
+
 def tile_overrides(fig: FigureSpec, tile: Tile, opts: Options) -> list[str]:
     """The Hydra overrides of one run tile (the same as ``nst`` takes on its command line).
 
@@ -64,7 +70,7 @@ def tile_overrides(fig: FigureSpec, tile: Tile, opts: Options) -> list[str]:
     """
     from nst_research.data import find_image
 
-    s = SETTINGS[opts.settings]
+    s = SETTINGS[settings_name(fig, opts)]
     content = find_image(tile.content or fig.content).resolve()
     style = find_image(tile.style or fig.style).resolve()
     ov = list(s.overrides)
@@ -85,8 +91,8 @@ def tile_overrides(fig: FigureSpec, tile: Tile, opts: Options) -> list[str]:
         ov.append(f"layers.content=[{','.join(s.layer(n) for n in tile.content_layers)}]")
     if tile.style_layers is not None:
         ov.append(f"layers.style=[{','.join(s.layer(n) for n in tile.style_layers)}]")
-    ov += list(tile.overrides)
-    ov += [f"size={opts.size}", f"iterations={opts.iterations}", f"seed={tile.seed}"]
+    ov += [*tile.overrides, f"size={opts.size}", f"iterations={opts.iterations}"]
+    ov.append(f"seed={tile.seed}")
     if opts.quick:
         ov.append("snapshot_every=0")
     ov += [f"logger={opts.logger}", "trainer.progress_bar=false"]
@@ -108,6 +114,7 @@ class TileResult:
     run_dir: Path | None = None
     status: str = NOT_RUN  # a RunStatus value (completed, interrupted, ...) once run
     image: Path | None = None
+    scores: dict[str, float] = field(default_factory=dict)  # metrics.json's eval
     iterations: int = 0
     seconds: float = 0.0
     error: str | None = None
@@ -147,6 +154,7 @@ def _run_tile(res: TileResult, cfg: Any, key: str, group: str) -> None:
     else:
         res.status, res.iterations = str(metrics["status"]), int(metrics["iterations"])
         res.image = Path(metrics["final_image"])
+        res.scores = dict(metrics.get("eval") or {})
     res.seconds = time.perf_counter() - start
 
 
@@ -168,8 +176,9 @@ def run_figure(
         validate(cfg)
     root = _stamp_dir(out / "runs" / fig.name, opts)
     results = [TileResult(t) for t in runs]
+    settings = SETTINGS[settings_name(fig, opts)]
     for i, (res, cfg, ov) in enumerate(zip(results, cfgs, override_lists, strict=True), start=1):
-        t, key = res.tile, relabel(res.tile.key, SETTINGS[opts.settings])
+        t, key = res.tile, relabel(res.tile.key, settings)
         res.run_dir = root / f"r{t.row}c{t.col}-{key}"
         _write_hydra_files(res.run_dir, cfg, ov)
         _run_tile(res, cfg, key, fig.name)
@@ -180,14 +189,28 @@ def run_figure(
     return results, root
 
 
-def _caption(opts: Options) -> str:
-    """The figure's caption: settings, size, iterations, and the extra overrides if any."""
+SCORES = (("style", EVAL_STYLE_RATIO), ("content", EVAL_CONTENT_RATIO))
+SCORES_NOTE = (
+    "under each result: eval style ratio (1 = the photo's style, 0 = the painting's) "
+    "and content ratio (0 = the photo's content)"
+)
+
+
+def scores_text(scores: dict[str, float]) -> str:
+    """A run's evaluation scores as the line under its tile, e.g. ``style 0.18  content 0.35``."""
+    parts = [f"{word} {scores[key]:.2f}" for word, key in SCORES if key in scores]
+    return "  ".join(parts)
+
+
+def _caption(opts: Options, scores: bool = False) -> str:
+    """The figure's caption: settings, size, iterations, extra overrides, what the scores are."""
     mode = "quick, " if opts.quick else ""
     how = f"overrides: {' '.join(opts.extra)}" if opts.extra else "L-BFGS, caffe VGG19"
-    return (
-        f"{SETTINGS[opts.settings].summary}\n"
-        f"{mode}{opts.size} px, {opts.iterations} iterations, {how}"
-    )
+    lines = [
+        SETTINGS[opts.settings].summary,
+        f"{mode}{opts.size} px, {opts.iterations} iterations, {how}",
+    ]
+    return "\n".join(lines + ([SCORES_NOTE] if scores else []))
 
 
 def _manifest(
@@ -225,10 +248,12 @@ def make_figure(
     from nst_research.images import resolve_image
 
     fig = get_figure(name)
+    opts = replace(opts, settings=settings_name(fig, opts))
     start = time.perf_counter()
     results, root = run_figure(fig, opts, out, log)
     images: dict[tuple[int, int], Any] = {}
     notes: dict[tuple[int, int], str] = {}
+    under: dict[tuple[int, int], str] = {}
     for t in fig.tiles:
         if t.image is not None:
             path = resolve_image(t.image, "figure input") if ":" in t.image else find_image(t.image)
@@ -237,7 +262,9 @@ def make_figure(
         pos = (res.tile.row, res.tile.col)
         images[pos] = load_rgb(res.image)
         notes[pos] = res.status
-    grid = assemble(fig, images, out / name, _caption(opts), opts.settings, notes)
+        under[pos] = scores_text(res.scores)
+    caption = _caption(opts, scores=any(under.values()))
+    grid = assemble(fig, images, out / name, caption, opts.settings, notes, under)
     manifest = _manifest(name, opts, grid, results, time.perf_counter() - start)
     (root / "figure.json").write_text(json.dumps(manifest, indent=2))
     return grid, results

@@ -16,6 +16,8 @@ class Tile:
 
     Layer names are the paper's (``conv4_2``); :class:`Settings` maps them to its taps. ``None``
     means "the settings' default" (layers, init) or "the figure's" (content, style, ratio).
+    ``overrides``: further ``nst`` overrides of this run (e.g. ``style_loss=mrf``), applied after
+    the settings' and before the command's own (``-o``).
     """
 
     row: int
@@ -32,7 +34,7 @@ class Tile:
     init: str | None = None
     seed: int = 0
     styles: tuple[str, ...] | None = None  # several style images (style=[...]), instead of style
-    overrides: tuple[str, ...] = ()  # further Hydra overrides of this run (colour=..., masks...)
+    overrides: tuple[str, ...] = ()
 
     @property
     def is_run(self) -> bool:
@@ -41,7 +43,11 @@ class Tile:
 
 @dataclass(frozen=True)
 class FigureSpec:
-    """A figure: its grid (row and column labels), its tiles, and what it shows."""
+    """A figure: its grid (row and column labels), its tiles, and what it shows.
+
+    ``settings``: the settings the recipe is made for (``reference``: the project's defaults),
+    whatever ``--settings`` says; ``None`` (the paper's figures): the command's.
+    """
 
     name: str
     title: str
@@ -52,6 +58,7 @@ class FigureSpec:
     row_labels: tuple[str, ...]
     col_labels: tuple[str, ...]
     tiles: tuple[Tile, ...]
+    settings: str | None = None
 
     @property
     def shape(self) -> tuple[int, int]:

@@ -14,7 +14,8 @@ from nst_research.report.compare import write_compare
 from nst_research.report.configs import config_keys, config_label
 from nst_research.report.markdown import render_markdown
 from nst_research.report.plane import draw_plane, plane_points
-from nst_research.report.plots import draw_contact_sheet, draw_loss_curves
+from nst_research.report.planned import not_run, not_run_line, not_run_lines
+from nst_research.report.plots import EVAL_CURVES, draw_contact_sheet, draw_loss_curves
 from nst_research.report.ranking import RANK_KEYS, RATIO_SUM, choose_rank_key, rank_rows
 from nst_research.report.records import FAILED, ReportError, collect
 from nst_research.report.table import build_rows, table, write_csv
@@ -29,7 +30,8 @@ def write_report(
 
     A sweep with evaluation metrics (or ``rank_by``) is ranked (:mod:`.ranking`), and also gets
     ``plane.png`` and the verdicts. Returns the paths by name (``"md"``, ``"csv"``,
-    ``"contact_sheet"``, ``"loss_curves"``, and ``"plane"`` when ranked).
+    ``"contact_sheet"``, ``"loss_curves"``, ``"eval_curves"`` when runs have ``eval.csv``, and
+    ``"plane"`` when ranked).
 
     Raises:
         ReportError: the dir is missing or holds no job dirs, or no run has ``rank_by``.
@@ -47,6 +49,9 @@ def write_report(
     }
     draw_contact_sheet(records, paths["contact_sheet"], title=f"sweep {sweep.name}")
     draw_loss_curves(records, paths["loss_curves"])
+    if any((r.job_dir / EVAL_CURVES.file).is_file() for r in records):
+        paths["eval_curves"] = sweep / "eval_curves.png"
+        draw_loss_curves(records, paths["eval_curves"], EVAL_CURVES)
     verdicts: list[str] = []
     plane = []
     if rank_key is not None:
@@ -55,10 +60,12 @@ def write_report(
         names = [config_label(row.config, keys, records) for row in configs]
         plane = draw_plane(plane_points(configs, names, sweep.name), paths["plane"])
         verdicts = sweep_verdicts(records, keys, rank_key)
-    paths["md"].write_text(render_markdown(sweep, records, rows, keys, rank_key, verdicts, plane))
+    md = render_markdown(sweep, records, rows, keys, rank_key, verdicts, plane)
+    paths["md"].write_text("\n".join([md, *not_run_lines(not_run(sweep)[0])]))
     if log_to_wandb:
         header, cells = table(rows, keys, rank_key)
-        images = {k: paths[k] for k in ("contact_sheet", "loss_curves", "plane") if k in paths}
+        figures = ("contact_sheet", "loss_curves", "eval_curves", "plane")
+        images = {k: paths[k] for k in figures if k in paths}
         log_report_to_wandb(sweep, records, header, cells, images)
     return paths
 
@@ -120,4 +127,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 2
     for path in paths.values():
         print(path)
+    if args.compare is None:
+        missing, planned = not_run(args.sweep_dir)
+        if missing:
+            print(not_run_line(missing, planned), file=sys.stderr)
     return 0

@@ -1,4 +1,4 @@
-"""The report's figures: the final images as a contact sheet, and the loss curves.
+"""The report's figures: the final images as a contact sheet, the loss and evaluation curves.
 
 The contact sheet is drawn by :func:`nst_research.grid.draw_grid`, the same drawer as the paper
 figures. Both figures are drawn with matplotlib on the Agg canvas (no pyplot).
@@ -11,11 +11,12 @@ import math
 import re
 import statistics
 from collections.abc import Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from nst_research.grid import DPI, agg_figure, aspect, draw_grid, load_rgb
-from nst_research.names import LOSS_STYLE, LOSS_TOTAL
+from nst_research.names import EVAL_CONTENT_RATIO, EVAL_STYLE_RATIO, LOSS_STYLE, LOSS_TOTAL
 from nst_research.report.configs import (
     UNSET,
     config_keys,
@@ -164,12 +165,13 @@ def read_losses(path: Path) -> dict[str, list[float]]:
 
 
 def mean_curve(
-    runs: Sequence[RunRecord], key: str
+    runs: Sequence[RunRecord], key: str, file: str = "losses.csv"
 ) -> tuple[list[float], list[float], list[float], list[float]]:
-    """Steps present in every run's ``losses.csv``, with the mean, min and max of ``key`` there."""
+    """Steps present in every run's ``file`` (``losses.csv`` or ``eval.csv``), with the mean, min
+    and max of ``key`` there."""
     per_run: list[dict[float, float]] = []
     for run in runs:
-        columns = read_losses(run.job_dir / "losses.csv")
+        columns = read_losses(run.job_dir / file)
         if "step" in columns and key in columns:
             per_run.append(dict(zip(columns["step"], columns[key], strict=False)))
     if not per_run:
@@ -181,45 +183,60 @@ def mean_curve(
     return steps, mean, low, high
 
 
-def _plot_curve(ax: Axes, runs: Sequence[RunRecord], key: str, color: Any, label: str) -> bool:
+def _plot_curve(
+    ax: Axes, runs: Sequence[RunRecord], key: str, color: Any, label: str, curves: Curves
+) -> bool:
     """The mean of ``key`` over ``runs`` against step, with a min..max band; False if no data."""
-    steps, mean, low, high = mean_curve(stat_runs(runs), key)
+    steps, mean, low, high = mean_curve(stat_runs(runs), key, curves.file)
     pairs = [
         (s, m, lo, hi)
         for s, m, lo, hi in zip(steps, mean, low, high, strict=True)
-        if math.isfinite(m) and m > 0
+        if math.isfinite(m) and (m > 0 or not curves.log)
     ]
     if not pairs:
         return False
     s, m, lo, hi = (list(t) for t in zip(*pairs, strict=True))
     ax.plot(s, m, color=color, label=wrap_label(label, 50), linewidth=1.5)
-    if lo != hi and all(math.isfinite(v) and v > 0 for v in lo + hi):
+    if lo != hi and all(math.isfinite(v) and (v > 0 or not curves.log) for v in lo + hi):
         ax.fill_between(s, lo, hi, color=color, alpha=0.15, linewidth=0)
     return True
 
 
-def _style_axes(ax: Axes, key: str, replicated: bool) -> None:
-    """Log y, integer steps, a grid, and a note on an axes with no line."""
+def _style_axes(ax: Axes, key: str, replicated: bool, curves: Curves) -> None:
+    """Log (losses) or linear (scores) y, integer steps, a grid, a note on an axes with no line."""
     from matplotlib.ticker import MaxNLocator
 
-    ax.set_yscale("log")
+    ax.set_yscale("log" if curves.log else "linear")
     ax.set_xlabel("step")
     ax.set_ylabel(key)
     ax.set_title(key + (" (mean over seeds, band: min..max)" if replicated else ""), fontsize=10)
     ax.grid(True, which="both", alpha=0.3)
     ax.xaxis.set_major_locator(MaxNLocator(integer=True))
     if not ax.lines:
-        ax.text(0.5, 0.5, "no loss data", transform=ax.transAxes, ha="center", va="center")
+        ax.text(0.5, 0.5, f"no data in {curves.file}", transform=ax.transAxes, ha="center")
 
 
-def draw_loss_curves(
-    records: Sequence[RunRecord], path: Path, keys: Sequence[str] = (LOSS_TOTAL, LOSS_STYLE)
-) -> int:
-    """Plot each loss in ``keys`` against step (log y), one line per configuration.
+@dataclass(frozen=True)
+class Curves:
+    """Which curves a figure draws: the columns ``keys`` of each run's ``file``, log y or not."""
+
+    keys: tuple[str, ...]
+    file: str = "losses.csv"
+    log: bool = True
+
+
+LOSS_CURVES = Curves((LOSS_TOTAL, LOSS_STYLE))
+# The scores against step (eval.csv: step 0, every snapshot, the end): which arm gets there first.
+EVAL_CURVES = Curves((EVAL_STYLE_RATIO, EVAL_CONTENT_RATIO), "eval.csv", log=False)
+
+
+def draw_loss_curves(records: Sequence[RunRecord], path: Path, curves: Curves = LOSS_CURVES) -> int:
+    """Plot each of ``curves.keys`` against step, one line per configuration.
 
     The line is the mean over the configuration's seeds (failed jobs have no curve), the band
     their min..max. Returns the number of configurations drawn.
     """
+    keys = curves.keys
     import matplotlib
 
     ckeys = config_keys(records)
@@ -232,12 +249,13 @@ def draw_loss_curves(
         color = cmap(n % 10) if len(groups) <= 10 else cmap(n / max(1, len(groups) - 1))
         label = config_label(config, ckeys, records)
         drawn = [
-            _plot_curve(ax, runs, key, color, label) for ax, key in zip(axes, keys, strict=True)
+            _plot_curve(ax, runs, key, color, label, curves)
+            for ax, key in zip(axes, keys, strict=True)
         ]
         n_lines += any(drawn)
     replicated = any(len(stat_runs(runs)) > 1 for runs in groups.values())
     for ax, key in zip(axes, keys, strict=True):
-        _style_axes(ax, key, replicated)
+        _style_axes(ax, key, replicated, curves)
     if n_lines:
         axes[-1].legend(fontsize=8, loc="upper left", bbox_to_anchor=(1.02, 1.0), borderaxespad=0)
     fig.savefig(path, bbox_inches="tight", dpi=DPI)
