@@ -53,7 +53,7 @@ figures: $(STAMP) ## regenerate every paper figure into figures/ (QUICK=1: 48 px
 	$(PY) -m nst_research.figures all --settings $(SETTINGS) $(if $(QUICK),--quick) $(ARGS)
 
 figure: $(STAMP) ## one figure: make figure NAME=gatys2016_fig4 [QUICK=1] [SETTINGS=paper|reference]
-	@test -n "$(NAME)" || { echo "usage: make figure NAME=gatys2016_fig1|gatys2016_fig3|gatys2016_fig4|gatys2016_fig5|gatys2016_fig6 [QUICK=1] [SETTINGS=paper|reference]"; exit 2; }
+	@test -n "$(NAME)" || { echo "usage: make figure NAME=gatys2016_fig1|gatys2016_fig3|gatys2016_fig4|gatys2016_fig5|gatys2016_fig6|gatys2017_colour|gatys2017_space [QUICK=1] [SETTINGS=paper|reference]"; exit 2; }
 	$(PY) -m nst_research.figures $(NAME) --settings $(SETTINGS) $(if $(QUICK),--quick) $(ARGS)
 
 report: $(STAMP) ## summarise a sweep: make report SWEEP=multirun/DATE/TIME

@@ -24,7 +24,8 @@ from omegaconf.errors import MissingMandatoryValue
 
 from nst_research import edges
 from nst_research.callbacks import Evaluate, LogMetrics, LossBar, LossHistory, Snapshots
-from nst_research.config import validate
+from nst_research.colour import KeepColour
+from nst_research.config import masks_on, style_weights, validate
 from nst_research.errors import ConfigError, NSTError
 from nst_research.features import PREPROCESSING, build_extractor, default_preprocessing
 from nst_research.files import as_nst_error
@@ -40,7 +41,8 @@ from nst_research.names import (
     LOSS_TV,
 )
 from nst_research.resume import check_hashes
-from nst_research.terms import Objective
+from nst_research.styles import StyleSet
+from nst_research.terms import FeatureLoss, Objective
 
 
 def _instantiate(node: Any, key: str) -> Any:
@@ -67,6 +69,7 @@ class Parts:
     logger: Callable[..., Any]
     optimizer: Callable[..., Any]
     seed: int
+    colour: KeepColour = field(default_factory=KeepColour)
     eval: dict[str, Any] = field(default_factory=dict)
     objective_weights: dict[str, float] = field(default_factory=dict)
 
@@ -83,7 +86,7 @@ def check(cfg: DictConfig) -> Parts:
         content_layers,
         style_layers,
         content_term=_instantiate(loss.content_term, "loss.content_term"),
-        style_term=_instantiate(cfg.style_loss, "style_loss"),
+        style_term=style_term(cfg),
         tv_term=_instantiate(loss.tv_term, "loss.tv_term"),
         content_weight=loss.content_weight,
         style_weight=loss.style_weight,
@@ -104,9 +107,17 @@ def check(cfg: DictConfig) -> Parts:
         logger=_instantiate(cfg.logger, "logger"),
         optimizer=optimizer,
         seed=seed,
+        colour=_instantiate(cfg.colour, "colour"),
         eval=metrics,
         objective_weights=parse_objective(cfg.get("objective") or default_objective(known), known),
     )
+
+
+def style_term(cfg: DictConfig) -> FeatureLoss:
+    """The configured style loss; for several styles or masks, a :class:`StyleSet` of copies."""
+    term = _instantiate(cfg.style_loss, "style_loss")
+    weights, guided = style_weights(cfg), masks_on(cfg.get("masks"))
+    return StyleSet(term, weights, guided) if len(weights) > 1 or guided else term
 
 
 def default_objective(known: list[str]) -> str:
@@ -140,15 +151,26 @@ def build_module(cfg: DictConfig, parts: Parts, inputs: Inputs) -> tuple[StyleTr
         extractor=extractor,
         preprocess=preprocess,
         content=inputs.content,
-        style=inputs.style,
+        style=inputs.styles,
         init=inputs.init.clamp(0, 1),
         objective=parts.objective,
         optimizer=parts.optimizer,
         bf16=bool(cfg.trainer.get("bf16", False)),
+        shown=_shown(parts.colour, inputs),
     )
+    if inputs.masks is not None:
+        parts.objective.style.set_masks(inputs.masks)
     if use_gpu(cfg):
         apply_fast_gpu(module, cfg.trainer)
     return module, weights_hash
+
+
+def _shown(colour: KeepColour, inputs: Inputs) -> Callable[[torch.Tensor], torch.Tensor] | None:
+    """What the module's ``rgb()`` shows: the colour control's output (None: the image itself)."""
+    if type(colour) is KeepColour:
+        return None
+    content = inputs.shown_content
+    return lambda image: colour.output(image, content)
 
 
 def make_run_dir(run_dir: Path) -> None:
@@ -241,7 +263,8 @@ def build(
     make_run_dir(run_dir)
     logger = parts.logger(run_dir, run_name, group, str(cfg.task.kind))
     history = LossHistory()
-    scorer = Scorer(inputs.content, inputs.style, parts.eval) if parts.eval else None
+    shown = (inputs.shown_content, inputs.shown_style)
+    scorer = Scorer(*shown, parts.eval) if parts.eval else None
     evaluate = Evaluate(scorer, int(cfg.snapshot_every)) if scorer else None
     trainer = _trainer(cfg, run_dir, logger, history, evaluate)
     if logger:

@@ -31,8 +31,9 @@ class NSTSchema:
     trainer: Any = None
     task: Any = None
     eval: Any = None
+    colour: Any = None
     content: str = "builtin:grace_hopper"
-    style: str = "builtin:swirls"
+    style: Any = "builtin:swirls"  # a path, or a list of paths (several styles)
     size: int = 256
     style_scale: float = 1.0
     iterations: int = 300
@@ -42,6 +43,8 @@ class NSTSchema:
     checkpoint: str = "interrupt"
     objective: str | None = None
     resume: str | None = None
+    style_blend: Any = None  # weights of a style list
+    masks: Any = None  # spatial control: masks.content + masks.colours, or masks.files
 
 
 # The config groups (conf/<group>/*.yaml) a run needs; the CLI checks choices against them.
@@ -56,6 +59,7 @@ GROUPS = (
     "trainer",
     "task",
     "eval",
+    "colour",
 )
 LIST_GROUPS = ("eval",)  # chosen as lists: eval=[style,ssim] (eval=[] for none)
 
@@ -120,6 +124,66 @@ def _choice(value: Any, choices: tuple[str, ...], key: str) -> None:
         raise ConfigError(f"unknown {key}={value!r}; choose one of: {', '.join(choices)}")
 
 
+def style_list(style: Any) -> list[str]:
+    """``style=a.jpg`` or ``style=[a.jpg,b.jpg]`` -> the list of style images."""
+    items = list(style) if isinstance(style, list | ListConfig | tuple) else [style]
+    if not items or any(not isinstance(s, str) or not s for s in items):
+        raise ConfigError(
+            f"style={style!r} must be an image path or a list of them (style=[a.jpg,b.jpg])"
+        )
+    return [str(s) for s in items]
+
+
+def masks_on(masks: Any) -> bool:
+    """Whether spatial control is on (``masks.content`` or ``masks.files`` set)."""
+    return bool(masks) and bool(masks.get("content") or masks.get("files"))
+
+
+def style_weights(cfg: DictConfig) -> list[float]:
+    """The weight of each style: ``style_blend``, or by default equal weights summing to 1 (a
+    blend) or 1 each (one style per mask region)."""
+    styles, blend = style_list(cfg.style), cfg.get("style_blend")
+    guided = masks_on(cfg.get("masks"))
+    if blend is None:
+        return [1.0] * len(styles) if guided else [1.0 / len(styles)] * len(styles)
+    if not isinstance(blend, list | ListConfig | tuple) or len(blend) != len(styles):
+        n = len(blend) if isinstance(blend, list | ListConfig | tuple) else 1
+        raise ConfigError(
+            f"style_blend has {n} weights for {len(styles)} style images; "
+            "give one weight per style (style_blend=[0.7,0.3]) or null for equal weights"
+        )
+    weights = [_finite_nonneg(w, f"style_blend[{i}]") for i, w in enumerate(blend)]
+    if sum(weights) <= 0:
+        raise ConfigError(
+            f"style_blend={list(blend)} sums to 0; give at least one style a weight > 0"
+        )
+    return weights
+
+
+def check_masks(cfg: DictConfig) -> None:
+    """``masks.content`` with one label colour per style, or ``masks.files`` with one per style."""
+    masks = cfg.get("masks")
+    if not masks_on(masks):
+        return
+    n = len(style_list(cfg.style))
+    if masks.get("content") and masks.get("files"):
+        raise ConfigError(
+            "set masks.content (a label map, with masks.colours) or masks.files (one mask per "
+            "style), not both"
+        )
+    key = "masks.colours" if masks.get("content") else "masks.files"
+    given = masks.get("colours") if masks.get("content") else masks.get("files")
+    if not isinstance(given, list | ListConfig) or len(given) != n:
+        count = len(given) if isinstance(given, list | ListConfig) else 0
+        raise ConfigError(
+            f"{key} has {count} entries for {n} style images; give one per style "
+            f"(region i gets style[i])"
+        )
+    tolerance = masks.get("tolerance", 0)
+    if not isinstance(tolerance, int) or not 0 <= tolerance <= 255:
+        raise ConfigError(f"masks.tolerance={tolerance!r} must be an integer in 0..255")
+
+
 def validate(cfg: DictConfig) -> tuple[dict[str, float], dict[str, float]]:
     """Check a composed config; return the (content, style) layer-weight maps."""
     for group in GROUPS:
@@ -149,6 +213,8 @@ def validate(cfg: DictConfig) -> tuple[dict[str, float], dict[str, float]]:
     for key in ("content_weight", "style_weight", "tv_weight"):
         _finite_nonneg(loss[key], f"loss.{key}")
     _choice(cfg.checkpoint, ("never", "interrupt", "always"), "checkpoint")
+    style_weights(cfg)
+    check_masks(cfg)
     if cfg.seed is not None and not 0 <= cfg.seed < 2**32:
         raise ConfigError(f"seed={cfg.seed} must be in 0..2**32-1 (or null for a random seed)")
     threads = cfg.trainer.get("threads")

@@ -222,6 +222,8 @@ def _grace_hopper() -> Path:
 BUILTIN_IMAGES = {  # builtin:<name> -> its file (offline: shipped with matplotlib or this package)
     "grace_hopper": _grace_hopper,
     "swirls": lambda: Path(__file__).with_name("assets") / "swirls.jpg",
+    # the sky / rest label map of tubingen.jpg (experiments/make_tubingen_sky.py; assets/SHA256SUMS)
+    "tubingen_sky": lambda: Path(__file__).with_name("assets") / "tubingen_sky.png",
 }
 
 
@@ -233,6 +235,8 @@ def resolve_image(spec: str | os.PathLike[str], role: str) -> Path:
     name = spec.split(":", 1)[1]
     if name not in BUILTIN_IMAGES:
         raise InputImageError(
-            f"unknown built-in {role} {spec!r}; use builtin:grace_hopper, builtin:swirls or a path"
+            f"unknown built-in {role} {spec!r}; use "
+            + ", ".join(f"builtin:{n}" for n in BUILTIN_IMAGES)
+            + " or a path"
         )
     return BUILTIN_IMAGES[name]()

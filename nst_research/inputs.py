@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING
 import torch
 from omegaconf import DictConfig
 
+from nst_research.config import masks_on, style_list
 from nst_research.errors import InputImageError
 from nst_research.images import (
     file_sha256,
@@ -17,6 +18,7 @@ from nst_research.images import (
     long_side_size,
     resolve_image,
 )
+from nst_research.mask_files import load_masks, mask_paths
 from nst_research.memory import check_fits, term_work
 from nst_research.names import layer_names
 
@@ -38,47 +40,70 @@ def use_gpu(cfg: DictConfig) -> bool:
 
 @dataclass
 class Inputs:
-    """The run's images as (1, 3, H, W) tensors in [0, 1], and where they came from."""
+    """The run's images as (1, 3, H, W) tensors in [0, 1], and where they came from.
+
+    ``content`` and ``styles`` are what the optimisation uses (after the colour control);
+    ``shown_content`` and ``shown_style`` are the images as given, which eval scores compare
+    the shown output with (the first style of a list). ``masks``: (R, H, W) regions, or None.
+    """
 
     content: torch.Tensor
-    style: torch.Tensor
+    styles: list[torch.Tensor]
     init: torch.Tensor
     paths: dict[str, str]
     hashes: dict[str, str] = field(default_factory=dict)
+    shown_content: torch.Tensor | None = None
+    shown_style: torch.Tensor | None = None
+    masks: torch.Tensor | None = None
+
+    @property
+    def style(self) -> torch.Tensor:
+        return self.styles[0]
 
     @property
     def size(self) -> tuple[int, int]:
         return int(self.content.shape[-2]), int(self.content.shape[-1])
 
 
+def _style_key(i: int) -> str:
+    return "style" if i == 0 else f"style_{i}"
+
+
 def load_inputs(cfg: DictConfig, parts: Parts) -> Inputs:
     """Read the images; check their sizes (too small for the layers, too large for memory)."""
     content_path = resolve_image(cfg.content, "content image")
-    style_path = resolve_image(cfg.style, "style image")
+    style_paths = [resolve_image(s, "style image") for s in style_list(cfg.style)]
     content_img = load_image(content_path, role="content image")
-    style_img = load_image(style_path, role="style image")
+    style_imgs = [load_image(p, role="style image") for p in style_paths]
     style_size = max(1, round(float(cfg.style_scale) * int(cfg.size)))
     h, w = long_side_size(content_img.height, content_img.width, int(cfg.size))
-    sh, sw = long_side_size(style_img.height, style_img.width, style_size)
+    style_hws = [long_side_size(im.height, im.width, style_size) for im in style_imgs]
     used = parts.objective.layers()
     deepest = max(used, key=layer_names(cfg.model.arch).index)
     smallest = min_size_for(used, cfg.model.arch)
-    for role, (ih, iw) in (("content", (h, w)), ("style", (sh, sw))):
+    for role, (ih, iw) in (("content", (h, w)), *(("style", hw) for hw in style_hws)):
         if min(ih, iw) < smallest:
             raise InputImageError(
                 f"the {role} image is {iw}x{ih} px after resizing, too small for layer {deepest}: "
                 f"its short side must be at least {smallest} px (raise size= or style_scale=)"
             )
+    masks = load_masks(cfg.masks, (h, w)) if masks_on(cfg.get("masks")) else None
     history_size = int(cfg.optimizer.get("history_size", 0) or 0)
     device = torch.device("cuda" if use_gpu(cfg) else "cpu")
+    biggest = max(style_hws, key=lambda hw: hw[0] * hw[1])
     objective = parts.objective
     work = term_work(objective.style, objective.style_layers, cfg.model.arch)
-    check_fits(h, w, deepest, cfg.model.arch, history_size, device, style_hw=(sh, sw), work=work)
-    content = image_to_tensor(content_img, int(cfg.size))
-    style = image_to_tensor(style_img, style_size)
-    hashes = {"content": file_sha256(content_path), "style": file_sha256(style_path)}
+    check_fits(h, w, deepest, cfg.model.arch, history_size, device, style_hw=biggest, work=work)
+    shown_content = image_to_tensor(content_img, int(cfg.size))
+    shown_styles = [image_to_tensor(im, style_size) for im in style_imgs]
+    content, styles = parts.colour.inputs(shown_content, shown_styles)
+    hashes = {"content": file_sha256(content_path)}
+    paths = {"content": str(content_path)}
+    for i, p in enumerate(style_paths):
+        hashes[_style_key(i)], paths[_style_key(i)] = file_sha256(p), str(p)
     if cfg.init.get("path"):
         hashes["init"] = file_sha256(resolve_image(cfg.init.path, "init image"))
-    init = parts.init(content, style, parts.seed)
-    paths = {"content": str(content_path), "style": str(style_path)}
-    return Inputs(content, style, init, paths, hashes)
+    for key, p in mask_paths(cfg.get("masks")).items():
+        hashes[key], paths[key] = file_sha256(p), str(p)
+    init = parts.init(content, styles[0], parts.seed)
+    return Inputs(content, styles, init, paths, hashes, shown_content, shown_styles[0], masks)

@@ -28,12 +28,15 @@ class StyleTransfer(pl.LightningModule):
     Args:
         extractor: frozen feature extractor returning at least the objective's layers.
         preprocess: maps RGB in [0, 1] to the extractor's input space and back.
-        content, style, init: (1, 3, H, W) RGB images in [0, 1]; ``init`` has the content's size.
+        content, style, init: (1, 3, H, W) RGB images in [0, 1]; ``init`` has the content's size;
+            ``style`` may be a list (several styles: the objective's style term is a StyleSet).
         objective: the loss terms, their layers and weights; its targets are set here, once.
         optimizer: called with ``[image]``, returns an :class:`OptimizerSpec`.
         bf16: run the VGG under bf16 autocast (meant for GPUs; it also runs on CPU, where it is
             how the tests check this path); features are cast back, so Grams, losses, gradients
             and the L-BFGS arithmetic stay fp32.
+        shown: maps the optimised RGB image to the one the run shows (``rgb()``: snapshots,
+            eval scores, final.png), e.g. ``colour=keep_luminance``'s recombination; None: itself.
 
     The image is optimised in the extractor's input space (for caffe weights BGR 0..255 minus the
     mean), as in the reference implementations, so learning rates carry over from them. Each step
@@ -45,11 +48,12 @@ class StyleTransfer(pl.LightningModule):
         extractor: VGGFeatures,
         preprocess: Preprocessing,
         content: Tensor,
-        style: Tensor,
+        style: Tensor | list[Tensor],
         init: Tensor,
         objective: Objective,
         optimizer: Callable[[list[nn.Parameter]], OptimizerSpec],
         bf16: bool = False,
+        shown: Callable[[Tensor], Tensor] | None = None,
     ) -> None:
         super().__init__()
         self.bf16 = bf16
@@ -60,7 +64,11 @@ class StyleTransfer(pl.LightningModule):
         self.optimizer_factory = optimizer
         self.image = nn.Parameter(preprocess(init).contiguous())
         self.register_buffer("content_image", preprocess(content), persistent=False)
-        self.register_buffer("style_image", preprocess(style), persistent=False)
+        styles = style if isinstance(style, list | tuple) else [style]
+        self.style_names = ["style_image"] + [f"style_image_{i}" for i in range(1, len(styles))]
+        for name, image in zip(self.style_names, styles, strict=True):
+            self.register_buffer(name, preprocess(image), persistent=False)
+        self.shown = shown
         self.status = RunStatus.RUNNING
         self.record: StepRecord | None = None
         self.register_buffer("last_good", self.image.detach().clone(), persistent=False)
@@ -85,8 +93,10 @@ class StyleTransfer(pl.LightningModule):
             feats = self._features(self.content_image)
             objective.content.set_targets(feats, objective.content_layers)
         if objective.style_layers:
-            feats = self._features(self.style_image)
-            objective.style.set_targets(feats, objective.style_layers)
+            for i, name in enumerate(self.style_names):
+                if objective.style.used(i):
+                    feats = self._features(getattr(self, name))
+                    objective.style.set_style_targets(i, feats, objective.style_layers)
 
     def on_fit_start(self) -> None:
         self.compute_targets()
@@ -167,8 +177,10 @@ class StyleTransfer(pl.LightningModule):
 
     @torch.no_grad()
     def rgb(self) -> Tensor:
-        """The current image as (1, 3, H, W) RGB in [0, 1] (clamped), on the module's device."""
-        return self.preprocess.inverse(self.image.detach()).clamp(0, 1)
+        """The current image as (1, 3, H, W) RGB in [0, 1] (clamped), on the module's device, as
+        the run shows it (after ``shown``)."""
+        rgb = self.preprocess.inverse(self.image.detach()).clamp(0, 1)
+        return rgb if self.shown is None else self.shown(rgb).clamp(0, 1)
 
 
 class _Steps(torch.utils.data.Dataset):

@@ -50,6 +50,16 @@ class FeatureLoss(nn.Module):
     def target(self, layer: str) -> Tensor:
         return getattr(self, f"target_{layer}")
 
+    n_styles = 1  # a StyleSet (nst_research/styles.py) holds several
+
+    def set_style_targets(self, index: int, features: dict[str, Tensor], layers) -> None:
+        """The targets of style ``index`` (one style: index 0, the plain ``set_targets``)."""
+        self.set_targets(features, layers)
+
+    def used(self, index: int) -> bool:
+        """Whether style ``index`` counts (its targets are computed only if so)."""
+        return True
+
     def forward(self, features: Tensor, layer: str) -> Tensor:
         return self.distance(features, self.target(layer))
 
@@ -101,6 +111,10 @@ class GramLoss(FeatureLoss):
 
     def distance(self, features: Tensor, target: Tensor) -> Tensor:
         return style_loss(features, target, self.norm, self.reduction)
+
+    def reduce(self, squares: Tensor) -> Tensor:
+        """This term's reduction of squared Gram differences (guided Grams use it too)."""
+        return REDUCTIONS[self.reduction](squares)
 
     def extra_repr(self) -> str:
         return f"norm={self.norm!r}, reduction={self.reduction!r}"

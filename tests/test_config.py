@@ -176,7 +176,7 @@ def test_unknown_group_option_is_one_line():
 
 
 def test_top_level_values_are_checked_in_one_line():
-    from nst_research.cli import check_top_level_values
+    from nst_research.cli import check_group_choices, check_top_level_values
 
     ok = ["size=64", "iterations=5,10", "seed=null", "style_scale=0.5", "size=range(32,64,16)",
           "+colour=red", "hydra.run.dir=x", "model.pooling=avg", "loss=paper", "-m", "name=a"]  # fmt: skip
@@ -184,9 +184,13 @@ def test_top_level_values_are_checked_in_one_line():
     assert check_top_level_values(["size=abc"]) == "size='abc' must be an integer (e.g. size=256)"
     assert check_top_level_values(["seed=1,x"]) == "seed='x' must be an integer (e.g. seed=0)"
     assert "must be a number" in check_top_level_values(["style_scale=big"])
-    msg = check_top_level_values(["colour=red"])
-    assert msg.startswith("unknown key 'colour'; top-level keys are: content, style, size")
-    assert msg.endswith("add a new key with +colour=...)")
+    msg = check_top_level_values(["palette=red"])  # colour= is a config group since issue 13
+    assert msg.startswith("unknown key 'palette'; top-level keys are: content, style, size")
+    assert msg.endswith("add a new key with +palette=...)")
+    assert check_top_level_values(["colour=red"]) is None  # a group: its choices are checked by
+    assert check_group_choices(["colour=red"]) == (  # check_group_choices
+        "unknown colour 'red'; choose one of: keep_luminance, match_histogram, none"
+    )
 
 
 def test_group_keys_are_checked_against_the_chosen_option():

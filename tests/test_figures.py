@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import shlex
 
 import numpy as np
@@ -172,5 +173,5 @@ def test_readme_documents_every_figure_with_a_command_it_runs(data_dir):
         assert commands[name], f"no nst command for {name}"
         tiles = [set(figures.tile_overrides(fig, t, opts)) for t in fig.runs]
         for argv in commands[name]:
-            argv = {a.replace("=data/", f"={data_dir}/") for a in argv}
+            argv = {re.sub(r"(?<=[=\[,])data/", f"{data_dir}/", a) for a in argv}
             assert any(argv <= tile for tile in tiles), (name, sorted(argv))

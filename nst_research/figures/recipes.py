@@ -1,5 +1,6 @@
-"""The recipes of Gatys, Ecker & Bethge (CVPR 2016), Fig. 1, 3, 4, 5 and 6, as figure specs, and
-the project's own comparison figures (``style_losses``).
+"""The recipes of Gatys, Ecker & Bethge (CVPR 2016), Fig. 1, 3, 4, 5 and 6, as figure specs, the
+project's own comparison figures (``style_losses``), and the 2017 controls' colour and
+spatial figures (from :mod:`.recipes_2017`).
 
 :data:`FIGURES` is the one place that defines them: for each figure, its tiles (grid position,
 label, task, images, layers, ratio, init, seed). ``experiments/README.md`` describes each one.
@@ -10,6 +11,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from nst_research.errors import ConfigError
+from nst_research.figures.recipes_2017 import colour_figure, space_figure
 from nst_research.figures.specs import FigureSpec, Tile, fmt_ratio, layer_key, layer_range
 
 # The paper's CVPR 2016 names of the classic images (see nst_research/data.py).
@@ -278,7 +280,17 @@ def _style_losses() -> FigureSpec:
 
 
 FIGURES: dict[str, FigureSpec] = {
-    f.name: f for f in (_fig1(), _fig3(), _fig4(), _fig5(), _fig6(), _style_losses())
+    f.name: f
+    for f in (
+        _fig1(),
+        _fig3(),
+        _fig4(),
+        _fig5(),
+        _fig6(),
+        _style_losses(),
+        colour_figure(TITLES),
+        space_figure(TITLES),
+    )
 }
 
 

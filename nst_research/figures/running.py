@@ -76,7 +76,11 @@ def tile_overrides(fig: FigureSpec, tile: Tile, opts: Options) -> list[str]:
     ov = list(s.overrides)
     if tile.task != "stylize":
         ov.append(f"task={tile.task}")
-    ov += [f"content={_value(str(content))}", f"style={_value(str(style))}"]
+    if tile.styles:
+        paths = ",".join(_value(str(find_image(n).resolve())) for n in tile.styles)
+        ov += [f"content={_value(str(content))}", f"style=[{paths}]"]
+    else:
+        ov += [f"content={_value(str(content))}", f"style={_value(str(style))}"]
     if tile.task == "stylize":
         ov.append(f"init={tile.init or s.init}")
         cw, sw = s.weights(tile.ratio if tile.ratio is not None else fig.ratio)
@@ -241,6 +245,7 @@ def make_figure(
 ) -> tuple[Grid, list[TileResult]]:
     """Run one figure's tiles and assemble ``<out>/<name>.png`` and ``.pdf``."""
     from nst_research.data import find_image
+    from nst_research.images import resolve_image
 
     fig = get_figure(name)
     opts = replace(opts, settings=settings_name(fig, opts))
@@ -251,7 +256,8 @@ def make_figure(
     under: dict[tuple[int, int], str] = {}
     for t in fig.tiles:
         if t.image is not None:
-            images[(t.row, t.col)] = input_tile(find_image(t.image), opts.size)
+            path = resolve_image(t.image, "figure input") if ":" in t.image else find_image(t.image)
+            images[(t.row, t.col)] = input_tile(path, opts.size)
     for res in results:
         pos = (res.tile.row, res.tile.col)
         images[pos] = load_rgb(res.image)

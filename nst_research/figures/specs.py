@@ -33,6 +33,7 @@ class Tile:
     ratio: float | None = None
     init: str | None = None
     seed: int = 0
+    styles: tuple[str, ...] | None = None  # several style images (style=[...]), instead of style
     overrides: tuple[str, ...] = ()
 
     @property
