@@ -23,6 +23,7 @@ SYNTHETIC = {
     "the_scream.jpg": (36, 46, "stripes"),
     "seated-nude.jpg": (37, 48, "checks"),
     "woman-with-hat-matisse.jpg": (35, 48, "checks"),
+    "golden_gate.jpg": (48, 32, "gradient"),
 }
 QUICK = ["--quick", "--size", "32", "--iterations", "2", "--logger", "none"]
 
