@@ -34,6 +34,7 @@ EXAMPLES = (
 )
 PRESETS = ("ablation", "search")
 _KEY_LINE = re.compile(r"^([a-z_]+):\s*(.*?)\s*(?:#\s*(.*))?$")
+_SUBKEY_LINE = re.compile(r"^  ([a-z_]+):\s*(.*?)\s*(?:#\s*(.*))?$")
 _DEFAULT_LINE = re.compile(r"^\s*-\s*([a-z_]+):\s*(\[[^\]]*\]|\S+)\s*(?:#\s*(.*))?$")
 
 
@@ -78,12 +79,23 @@ def config_defaults(config: Path) -> dict[str, tuple[str, str]]:
 
 
 def top_level_keys(config: Path) -> list[tuple[str, str, str]]:
-    """``(key, default, comment)`` for the top-level keys of ``config.yaml``."""
-    keys = []
+    """``(key, default, comment)`` for the top-level keys of ``config.yaml``; a key holding a
+    mapping (``masks:``) is listed as ``masks={content,...}``, then each of its keys dotted."""
+    keys: list[tuple[str, str, str]] = []
+    parent, children = None, []
     for line in config.read_text().splitlines():
-        m = _KEY_LINE.match(line)
+        m, sub = _KEY_LINE.match(line), _SUBKEY_LINE.match(line)
+        if parent is not None and sub:
+            children.append((f"{parent[0]}.{sub.group(1)}", sub.group(2), sub.group(3) or ""))
+            continue
+        if parent is not None:
+            names = ",".join(k.split(".", 1)[1] for k, _, _ in children)
+            keys += [(parent[0], "{" + names + "}", parent[1]), *children]
+            parent, children = None, []
         if m and m.group(1) not in ("defaults", "hydra") and m.group(2):
             keys.append((m.group(1), m.group(2), m.group(3) or ""))
+        elif m and m.group(1) not in ("defaults", "hydra"):
+            parent = (m.group(1), m.group(3) or "")
     return keys
 
 
