@@ -27,12 +27,13 @@ CONF_DIR = str(_CONF_DIR)
 
 @hydra.main(version_base="1.3", config_path=CONFIG_PATH, config_name="config")
 def _app(cfg: DictConfig) -> float | None:
-    global _JOB_STARTED
+    global _JOB_STARTED, _MULTIRUN
     _JOB_STARTED = True
     from nst_research.run import run
 
     hc = HydraConfig.get()
     multirun = hc.mode == RunMode.MULTIRUN
+    _MULTIRUN = multirun
     run_dir = Path(hc.runtime.output_dir)
     name = cfg.name or hc.job.override_dirname or "default"
     group = Path(hc.sweep.dir).name if multirun else None
@@ -88,6 +89,7 @@ def _record_failure(run_dir: Path, error: Exception) -> None:
 
 
 _JOB_STARTED = False
+_MULTIRUN = False  # set by the job: which interruption message main() prints
 
 
 def check_group_choices(argv: list[str]) -> str | None:
@@ -260,11 +262,13 @@ def main() -> None:
         if FAILED_SWEEP["failed"]:
             raise SystemExit(1)
     except KeyboardInterrupt:
-        print(
-            "interrupted: the sweep stopped; the current job saved its outputs as interrupted "
-            "and later jobs did not start",
-            file=sys.stderr,
+        what = (
+            "the sweep stopped; the current job saved its outputs as interrupted and later jobs "
+            "did not start"
+            if _MULTIRUN
+            else "the signal came while the run saved its outputs; they were saved first"
         )
+        print(f"interrupted: {what}", file=sys.stderr)
         raise SystemExit(130) from None
     except SystemExit as e:
         # Hydra exits with 1 after printing a compose-time error (unknown option or key, bad

@@ -54,6 +54,7 @@ def test_a_signal_while_saving_waits_for_the_outputs(tiny_images, tmp_path, sig)
     )  # fmt: skip
     assert proc.returncode == 130, proc.stdout[-1000:] + proc.stderr[-2000:]  # then it stops
     assert "saved losses.csv" in proc.stdout and "Traceback" not in proc.stderr
+    assert "they were saved first" in proc.stderr and "sweep" not in proc.stderr  # one run
     metrics = json.loads((run_dir / "metrics.json").read_text())
     assert metrics["status"] == "completed" and metrics["iterations"] == 3
     assert Image.open(run_dir / "final.png").size == (32, 24)
