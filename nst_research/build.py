@@ -17,6 +17,7 @@ from typing import Any
 
 import pytorch_lightning as pl
 import torch
+import torch.nn.functional as F
 from hydra.errors import InstantiationException
 from hydra.utils import instantiate
 from omegaconf import DictConfig, OmegaConf
@@ -41,6 +42,7 @@ from nst_research.names import (
     LOSS_TV,
 )
 from nst_research.resume import check_hashes
+from nst_research.schedules import Single, Stage, stage_at
 from nst_research.styles import StyleSet
 from nst_research.terms import FeatureLoss, Objective
 
@@ -72,6 +74,8 @@ class Parts:
     colour: KeepColour = field(default_factory=KeepColour)
     eval: dict[str, Any] = field(default_factory=dict)
     objective_weights: dict[str, float] = field(default_factory=dict)
+    schedule: Any = field(default_factory=Single)
+    stages: list[Stage] = field(default_factory=list)
 
 
 def check(cfg: DictConfig) -> Parts:
@@ -99,6 +103,9 @@ def check(cfg: DictConfig) -> Parts:
     metrics = {str(k): _instantiate(v, f"eval.{k}") for k, v in (cfg.get("eval") or {}).items()}
     known = [key for m in metrics.values() for key in m.keys]
     known += [LOSS_TOTAL, LOSS_CONTENT, LOSS_STYLE, LOSS_TV]
+    # runs recorded before schedules existed have no schedule key: one stage
+    schedule = _instantiate(cfg.schedule, "schedule") if cfg.get("schedule") else Single()
+    stages = schedule.stages(int(cfg.size), int(cfg.iterations))
     return Parts(
         content_layers=content_layers,
         style_layers=style_layers,
@@ -110,6 +117,8 @@ def check(cfg: DictConfig) -> Parts:
         colour=_instantiate(cfg.colour, "colour"),
         eval=metrics,
         objective_weights=parse_objective(cfg.get("objective") or default_objective(known), known),
+        schedule=schedule,
+        stages=stages,
     )
 
 
@@ -150,13 +159,15 @@ def build_module(cfg: DictConfig, parts: Parts, inputs: Inputs) -> tuple[StyleTr
     module = StyleTransfer(
         extractor=extractor,
         preprocess=preprocess,
-        content=inputs.content,
-        style=inputs.styles,
+        content=inputs.stages[0].content,  # the first stage's (a schedule's smallest)
+        style=inputs.stages[0].styles,
         init=inputs.init.clamp(0, 1),
         objective=parts.objective,
         optimizer=parts.optimizer,
         bf16=bool(cfg.trainer.get("bf16", False)),
         shown=_shown(parts.colour, inputs),
+        later=inputs.stages[1:],
+        upsample_mode=parts.schedule.upsample,
     )
     if inputs.masks is not None:
         parts.objective.style.set_masks(inputs.masks)
@@ -170,7 +181,14 @@ def _shown(colour: KeepColour, inputs: Inputs) -> Callable[[torch.Tensor], torch
     if type(colour) is KeepColour:
         return None
     content = inputs.shown_content
-    return lambda image: colour.output(image, content)
+
+    def shown(image: torch.Tensor) -> torch.Tensor:
+        if image.shape[-2:] != content.shape[-2:]:  # an earlier stage of a schedule
+            small = F.interpolate(content, size=image.shape[-2:], mode="bilinear", antialias=True)
+            return colour.output(image, small)
+        return colour.output(image, content)
+
+    return shown
 
 
 def make_run_dir(run_dir: Path) -> None:
@@ -228,6 +246,19 @@ def _trainer(
     )
 
 
+def _warn_short_schedule(stages: list[Stage], iterations: int) -> None:
+    """One line when ``iterations`` ends before the schedule's last stage."""
+    last = stages[-1]
+    if len(stages) > 1 and iterations <= last.start:
+        reached = stage_at(stages, max(0, iterations - 1))
+        edges.warn(
+            f"iterations={iterations} ends in the schedule's stage {reached + 1} of "
+            f"{len(stages)} ({stages[reached].size} px): the last stage ({last.size} px) starts "
+            f"at step {last.start}, so final.png is {stages[reached].size} px (resume with more "
+            "iterations to go on)"
+        )
+
+
 def build(
     cfg: DictConfig,
     run_dir: Path,
@@ -246,6 +277,7 @@ def build(
     if (run_dir / "final.png").exists():
         raise ConfigError(f"{run_dir} already holds a finished run; choose another hydra.run.dir")
     pl.seed_everything(parts.seed, workers=False, verbose=False)
+    _warn_short_schedule(parts.stages, int(cfg.iterations))
     inputs = load_inputs(cfg, parts)
     module, weights_hash = build_module(cfg, parts, inputs)
     provenance = {
@@ -258,6 +290,10 @@ def build(
         "resumed_from": str(resume_from) if resume_from else None,
         "versions": edges.versions(),
     }
+    if len(inputs.stages) > 1:  # schedule=pyramid: each stage's image size and first step
+        provenance["stages"] = [
+            {"start": s.start, "image_size": list(s.content.shape[-2:])} for s in inputs.stages
+        ]
     if resume_from is not None:  # the same images and weights as the run it goes on from
         check_hashes(resume_from, provenance["hashes"])
     make_run_dir(run_dir)

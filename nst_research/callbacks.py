@@ -46,7 +46,8 @@ def good_record(pl_module: pl.LightningModule) -> StepRecord | None:
 
 
 class Snapshots(pl.Callback):
-    """Writes ``snapshots/step_XXXXX.png`` every ``every`` steps and logs it as ``image/generated``."""
+    """Writes ``snapshots/step_XXXXX.png`` every ``every`` steps, and at the end of each stage of a
+    schedule, and logs it as ``image/generated``."""
 
     def __init__(self, run_dir: Path, every: int) -> None:
         self.dir = Path(run_dir) / "snapshots"
@@ -54,7 +55,8 @@ class Snapshots(pl.Callback):
 
     def on_train_batch_end(self, trainer, pl_module, outputs, batch, batch_idx) -> None:
         step = trainer.global_step
-        if self.every > 0 and step % self.every == 0 and good_record(pl_module):
+        ends_stage = step in getattr(pl_module, "stage_starts", ())  # schedule=pyramid
+        if (self.every > 0 and step % self.every == 0 or ends_stage) and good_record(pl_module):
             rgb = pl_module.rgb()
             save_image(rgb, self.dir / f"step_{step:05d}.png")
             log_image(trainer, IMAGE_GENERATED, rgb, step)
@@ -130,7 +132,8 @@ class LossBar(TQDMProgressBar):
 
 
 class Evaluate(pl.Callback):
-    """Scores the image with the evaluation metrics at step 0 and every ``every`` steps.
+    """Scores the image with the evaluation metrics at step 0, every ``every`` steps and at the end
+    of each stage of a schedule (an earlier stage's image upsampled to full size).
 
     Each score row is logged to the loggers (``eval/...`` curves) and kept for ``eval.csv`` with
     ``time_s``: seconds of optimisation so far (since the fit started, scoring time excluded, so
@@ -166,7 +169,8 @@ class Evaluate(pl.Callback):
 
     def on_train_batch_end(self, trainer, pl_module, outputs, batch, batch_idx) -> None:
         step = trainer.global_step
-        if self.every > 0 and step % self.every == 0 and good_record(pl_module):
+        ends_stage = step in getattr(pl_module, "stage_starts", ())  # schedule=pyramid
+        if (self.every > 0 and step % self.every == 0 or ends_stage) and good_record(pl_module):
             self._score(trainer, pl_module.rgb(), step)
 
     def final(self, trainer: pl.Trainer, rgb: torch.Tensor) -> dict[str, float]:

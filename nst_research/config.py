@@ -32,6 +32,7 @@ class NSTSchema:
     task: Any = None
     eval: Any = None
     colour: Any = None
+    schedule: Any = None
     content: str = "builtin:grace_hopper"
     style: Any = "builtin:swirls"  # a path, or a list of paths (several styles)
     size: int = 256
@@ -60,6 +61,7 @@ GROUPS = (
     "task",
     "eval",
     "colour",
+    "schedule",
 )
 LIST_GROUPS = ("eval",)  # chosen as lists: eval=[style,ssim] (eval=[] for none)
 

@@ -21,6 +21,7 @@ from nst_research.images import (
 from nst_research.mask_files import load_masks, mask_paths
 from nst_research.memory import check_fits, term_work
 from nst_research.names import layer_names
+from nst_research.schedules import StageImages
 
 if TYPE_CHECKING:
     from nst_research.build import Parts
@@ -45,6 +46,8 @@ class Inputs:
     ``content`` and ``styles`` are what the optimisation uses (after the colour control);
     ``shown_content`` and ``shown_style`` are the images as given, which eval scores compare
     the shown output with (the first style of a list). ``masks``: (R, H, W) regions, or None.
+    ``stages``: every stage's images (``schedule=pyramid``; one stage, these images, otherwise);
+    ``init`` has the first stage's size.
     """
 
     content: torch.Tensor
@@ -55,6 +58,7 @@ class Inputs:
     shown_content: torch.Tensor | None = None
     shown_style: torch.Tensor | None = None
     masks: torch.Tensor | None = None
+    stages: list[StageImages] = field(default_factory=list)
 
     @property
     def style(self) -> torch.Tensor:
@@ -75,17 +79,23 @@ def load_inputs(cfg: DictConfig, parts: Parts) -> Inputs:
     style_paths = [resolve_image(s, "style image") for s in style_list(cfg.style)]
     content_img = load_image(content_path, role="content image")
     style_imgs = [load_image(p, role="style image") for p in style_paths]
-    style_size = max(1, round(float(cfg.style_scale) * int(cfg.size)))
+    style_size = _style_size(cfg, int(cfg.size))
     h, w = long_side_size(content_img.height, content_img.width, int(cfg.size))
     style_hws = [long_side_size(im.height, im.width, style_size) for im in style_imgs]
     used = parts.objective.layers()
     deepest = max(used, key=layer_names(cfg.model.arch).index)
     smallest = min_size_for(used, cfg.model.arch)
-    for role, (ih, iw) in (("content", (h, w)), *(("style", hw) for hw in style_hws)):
+    first = parts.stages[0].size  # the smallest stage (size= itself without a schedule)
+    where, fix = "", "size= or style_scale="
+    if first != int(cfg.size):
+        where, fix = f" at the schedule's first stage ({first} px)", "schedule.sizes=, " + fix
+    first_hws = [long_side_size(im.height, im.width, _style_size(cfg, first)) for im in style_imgs]
+    first_hw = long_side_size(content_img.height, content_img.width, first)
+    for role, (ih, iw) in (("content", first_hw), *(("style", hw) for hw in first_hws)):
         if min(ih, iw) < smallest:
             raise InputImageError(
-                f"the {role} image is {iw}x{ih} px after resizing, too small for layer {deepest}: "
-                f"its short side must be at least {smallest} px (raise size= or style_scale=)"
+                f"the {role} image is {iw}x{ih} px after resizing{where}, too small for layer "
+                f"{deepest}: its short side must be at least {smallest} px (raise {fix})"
             )
     masks = load_masks(cfg.masks, (h, w)) if masks_on(cfg.get("masks")) else None
     history_size = int(cfg.optimizer.get("history_size", 0) or 0)
@@ -105,5 +115,18 @@ def load_inputs(cfg: DictConfig, parts: Parts) -> Inputs:
         hashes["init"] = file_sha256(resolve_image(cfg.init.path, "init image"))
     for key, p in mask_paths(cfg.get("masks")).items():
         hashes[key], paths[key] = file_sha256(p), str(p)
-    init = parts.init(content, styles[0], parts.seed)
-    return Inputs(content, styles, init, paths, hashes, shown_content, shown_styles[0], masks)
+    stages = []
+    for stage in parts.stages[:-1]:
+        shown = image_to_tensor(content_img, stage.size)
+        at = [image_to_tensor(im, _style_size(cfg, stage.size)) for im in style_imgs]
+        stages.append(StageImages(stage.start, *parts.colour.inputs(shown, at)))
+    stages.append(StageImages(parts.stages[-1].start, content, styles))
+    init = parts.init(stages[0].content, stages[0].styles[0], parts.seed)
+    return Inputs(
+        content, styles, init, paths, hashes, shown_content, shown_styles[0], masks, stages
+    )
+
+
+def _style_size(cfg: DictConfig, size: int) -> int:
+    """The style image's long side for a generated image of long side ``size``."""
+    return max(1, round(float(cfg.style_scale) * size))

@@ -126,6 +126,10 @@ class Scorer:
             self.content, self.style = self.content.to(output.device), self.style.to(output.device)
             self._fixed = {}
         output = output.float().clamp(0, 1)
+        if output.shape[-2:] != self.content.shape[-2:]:  # an earlier stage of a schedule: scored
+            # as it would be if the run stopped there and the image were upsampled to full size
+            output = F.interpolate(output, size=self.content.shape[-2:], mode="bilinear")
+            output = output.clamp(0, 1)
         self._cache = {}
         scores: dict[str, float] = {}
         for metric in self.metrics.values():

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import math
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 
 import pytorch_lightning as pl
 import torch
@@ -18,6 +18,7 @@ from torch import Tensor, nn
 from nst_research.features import Preprocessing, VGGFeatures
 from nst_research.names import LOSS_TOTAL
 from nst_research.optim import OptimizerSpec
+from nst_research.schedules import StageImages, stage_at, upsample
 from nst_research.status import RunStatus, StepRecord
 from nst_research.terms import Objective
 
@@ -37,10 +38,18 @@ class StyleTransfer(pl.LightningModule):
             and the L-BFGS arithmetic stay fp32.
         shown: maps the optimised RGB image to the one the run shows (``rgb()``: snapshots,
             eval scores, final.png), e.g. ``colour=keep_luminance``'s recombination; None: itself.
+        later: the images of the schedule's later stages (``schedule=pyramid``), each with the
+            global step it starts at; ``content``, ``style`` and ``init`` are the first stage's.
+        upsample_mode: how the image goes to the next stage's size.
 
     The image is optimised in the extractor's input space (for caffe weights BGR 0..255 minus the
     mean), as in the reference implementations, so learning rates carry over from them. Each step
     leaves a :class:`StepRecord` in ``self.record`` for the callbacks.
+
+    Stages: at the first step of a later stage the image is upsampled to that stage's size (in
+    input space), the content and style images and targets are replaced by the stage's, and a
+    fresh optimiser is made for the new image (L-BFGS's history is of the old size). The step
+    count goes on, so every record is continuous across stages; a checkpoint records its stage.
     """
 
     def __init__(
@@ -54,6 +63,8 @@ class StyleTransfer(pl.LightningModule):
         optimizer: Callable[[list[nn.Parameter]], OptimizerSpec],
         bf16: bool = False,
         shown: Callable[[Tensor], Tensor] | None = None,
+        later: Sequence[StageImages] = (),
+        upsample_mode: str = "bilinear",
     ) -> None:
         super().__init__()
         self.bf16 = bf16
@@ -75,6 +86,38 @@ class StyleTransfer(pl.LightningModule):
         self._step_start: float | None = None
         self.spec: OptimizerSpec | None = None
         self._pending_scheduler_state: dict | None = None
+        self.stages = [StageImages(0, content, list(styles)), *later]
+        self.stage = 0
+        self.upsample_mode = upsample_mode
+
+    # --- stages ---------------------------------------------------------------------------------
+
+    @property
+    def stage_starts(self) -> list[int]:
+        """The global steps at which a later stage starts (empty for a single stage)."""
+        return [s.start for s in self.stages[1:]]
+
+    def enter_stage(self, index: int, image: Tensor | None = None) -> None:
+        """Make stage ``index`` current: its content and style images as buffers and ``image``
+        (input space, the stage's size; None: zeros, to be loaded from a checkpoint) as the
+        optimised parameter. Targets and the optimiser are the caller's to renew."""
+        stage, device = self.stages[index], self.image.device
+        self.content_image = self.preprocess(stage.content.to(device))
+        for name, style in zip(self.style_names, stage.styles, strict=True):
+            setattr(self, name, self.preprocess(style.to(device)))
+        if image is None:
+            image = torch.zeros_like(self.content_image)
+        self.image = nn.Parameter(image.detach().to(device).contiguous())
+        self.last_good = self.image.detach().clone()
+        self.stage = index
+
+    def _next_stage(self, index: int) -> None:
+        """Go on at stage ``index`` from the current image, upsampled (first step of the stage)."""
+        hw = tuple(self.stages[index].content.shape[-2:])
+        self.enter_stage(index, upsample(self.image.detach(), hw, self.upsample_mode))
+        self.compute_targets()
+        self.spec = self.optimizer_factory([self.image])
+        self.trainer.strategy.optimizers = [self.spec.optimizer]
 
     # --- targets and losses ---------------------------------------------------------------------
 
@@ -123,12 +166,16 @@ class StyleTransfer(pl.LightningModule):
         checkpoint["nst"] = {
             "last_good": self.last_good.detach().cpu(),
             "scheduler": scheduler.state_dict() if scheduler is not None else None,
+            "stage": self.stage,
         }
 
     def on_load_checkpoint(self, checkpoint: dict) -> None:
         own = {f"extractor.{k}": v for k, v in self.extractor.state_dict().items()}
         checkpoint["state_dict"].update(own)
         extra = checkpoint.get("nst", {})
+        stage = int(extra.get("stage", 0))
+        if stage != self.stage:  # the image of that stage's size is loaded into the parameter
+            self.enter_stage(stage)
         if extra.get("last_good") is not None:
             self.last_good = extra["last_good"].to(self.last_good)
         self._pending_scheduler_state = extra.get("scheduler")
@@ -136,6 +183,12 @@ class StyleTransfer(pl.LightningModule):
     def train_dataloader(self):
         n = self.trainer.max_steps if self.trainer and self.trainer.max_steps > 0 else 1
         return torch.utils.data.DataLoader(_Steps(n), batch_size=None)
+
+    def on_train_batch_start(self, batch, batch_idx: int) -> None:
+        # Before the step's optimisation loop starts, so Lightning counts the new optimiser's steps.
+        stage = stage_at(self.stages, int(self.global_step))
+        if stage != self.stage:
+            self._next_stage(stage)
 
     def training_step(self, batch, batch_idx: int) -> None:
         start = time.perf_counter()

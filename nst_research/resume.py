@@ -74,6 +74,7 @@ def resume_config(cfg: DictConfig, overrides: list[str]) -> tuple[DictConfig, Pa
         raise ConfigError(problem)
     resumed = OmegaConf.load(old / ".hydra" / "config.yaml")
     assert isinstance(resumed, DictConfig)
+    _pin_schedule(resumed)
     for override in overrides:
         key = override.partition("=")[0].lstrip("+~")
         if key not in ALLOWED:
@@ -87,6 +88,18 @@ def resume_config(cfg: DictConfig, overrides: list[str]) -> tuple[DictConfig, Pa
         OmegaConf.update(resumed, key, OmegaConf.select(cfg, key), force_add=False)
     resumed.resume = str(old)
     return resumed, old / "checkpoint.ckpt"
+
+
+def _pin_schedule(cfg: DictConfig) -> None:
+    """Write out the schedule's stages as they ran (``schedule=pyramid`` with ``iterations:
+    null`` derives them from ``iterations``): a longer resumed run only lengthens the last stage."""
+    if not cfg.get("schedule"):
+        return
+    from hydra.utils import instantiate
+
+    pins = instantiate(cfg.schedule).pinned(int(cfg.size), int(cfg.iterations))
+    for key, value in pins.items():
+        OmegaConf.update(cfg, f"schedule.{key}", value, force_add=True)
 
 
 def record_config(run_dir: Path, cfg: DictConfig) -> None:

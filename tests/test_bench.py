@@ -83,6 +83,7 @@ def test_bench_compares_the_same_work_and_writes_its_report(tmp_path):
          "--quality-size", "32", "--quality-iters", "6", "--quality-every", "2",
          "--quality", "eval/style_ratio < 0.999 and eval/content_ratio <= 10",
          "--style-losses-size", "64", "--style-losses-iters", "3",
+         "--pyramid-sizes", "64", "--pyramid-iters", "6", "--pyramid-every", "2",
          "--out", str(tmp_path)],
         capture_output=True, text=True, timeout=600, cwd=REPO,
     )  # fmt: skip
@@ -106,6 +107,15 @@ def test_bench_compares_the_same_work_and_writes_its_report(tmp_path):
     assert rows["gram"]["ratio_to_gram"] == 1 and all(r["s_per_iter"] > 0 for r in rows.values())
     assert rows["mrf"]["estimate_work_mb"] > 10 * rows["gram"]["estimate_work_mb"]
     assert "## Style losses (64 px, plain loop)" in text and "| mrf |" in text
+    # coarse to fine: the same target with and without schedule=pyramid, at 64 px
+    pyr = {r["schedule"]: r for r in report["pyramid"]["rows"]}
+    assert set(pyr) == {"none", "pyramid"} and all(r["size"] == 64 for r in pyr.values())
+    assert all(r["reached"] and r["time_s"] > 0 for r in pyr.values())
+    assert pyr["none"]["step"] in (2, 4, 6) and pyr["pyramid"]["status"] == "completed"
+    # the pyramid starts from the content at half size, upsampled: already a little less like
+    # the content, which this loose target can count at step 0
+    assert pyr["pyramid"]["step"] in (0, 2, 4, 6)
+    assert "## Coarse to fine" in text and "| 64 | `schedule=pyramid` |" in text
 
 
 def test_quality_target_parsing_and_first_reached():

@@ -46,6 +46,7 @@ from omegaconf import DictConfig
 from nst_research import memory
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
+import pyramid  # noqa: E402 - beside this file
 import quality  # noqa: E402 - beside this file
 import startup as startup_  # noqa: E402 - beside this file
 
@@ -528,6 +529,8 @@ def markdown(report: dict[str, Any]) -> str:
         lines += ["", quality.markdown(report["quality"], report["quality"].get("overrides", []))]
     if report.get("style_losses"):
         lines += style_losses_markdown(report["style_losses"])
+    if report.get("pyramid"):
+        lines += ["", *pyramid.markdown(report["pyramid"])]
     lines.append("")
     return "\n".join(lines)
 
@@ -768,6 +771,24 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     p.add_argument(
         "--style-losses-iters", type=int, default=5, help="iterations per style_loss option"
     )
+    p.add_argument(
+        "--pyramid-sizes",
+        type=int,
+        nargs="+",
+        default=[512, 1024],
+        help="sizes of the time-to-quality comparison with and without schedule=pyramid (0: skip)",
+    )
+    p.add_argument(
+        "--pyramid-iters", type=int, default=200, help="iterations at most, per run of that"
+    )
+    p.add_argument("--pyramid-every", type=int, default=10, help="score every N iterations")
+    p.add_argument(
+        "--pyramid-set",
+        action="append",
+        default=[],
+        metavar="KEY=VALUE",
+        help="an override for the pyramid runs only, e.g. --pyramid-set 'schedule.sizes=[256,512]'",
+    )
     p.add_argument("--out", type=Path, default=REPO / "bench_results", help="output folder")
     p.add_argument(
         "--render",
@@ -863,6 +884,15 @@ def main(argv: list[str] | None = None) -> int:
     style_losses = {}
     if args.style_losses_size > 0:
         style_losses = measure_style_losses(args, device)
+    pyramid_result = {}
+    pyramid_sizes = [s for s in args.pyramid_sizes if s > 0]
+    if pyramid_sizes and args.quality:
+        print(f"[bench] coarse to fine at {pyramid_sizes} ...", file=sys.stderr, flush=True)
+        pyramid_result = pyramid.measure(
+            pyramid_sizes, args.pyramid_iters, args.pyramid_every, args.quality,
+            lambda size, n, extra: compose_cfg(size, n, device, extra), tmp, log, args.set,
+            args.pyramid_set,
+        )  # fmt: skip
     print("[bench] largest size that fits ...", file=sys.stderr, flush=True)
     largest = largest_size(device, max(sizes), 3, args.set, measure=not args.no_largest)
     environment["torch_threads_after"] = torch.get_num_threads()
@@ -876,6 +906,7 @@ def main(argv: list[str] | None = None) -> int:
         "largest": largest,
         "quality": quality,
         "style_losses": style_losses,
+        "pyramid": pyramid_result,
     }
     text = markdown(report)
     args.out.mkdir(parents=True, exist_ok=True)

@@ -1,0 +1,83 @@
+"""Coarse to fine against one size: the time to a given quality with and without ``schedule=pyramid``.
+
+For each size, two ordinary harness runs on the default images and settings, scored with the
+evaluation metrics every ``every`` iterations: ``schedule=none`` (every iteration at the size) and
+``schedule=pyramid`` (its defaults: 3/4 of the iterations at half the size, then the rest at the
+size, from the upsampled result; an earlier stage is scored upsampled to full size). The answer
+is the first scored iteration that meets the target and the optimisation seconds to it
+(``eval.csv``'s ``time_s``, scoring excluded), as in ``quality.py``; the speed-up is the ratio
+of those seconds. Used by ``bench.py`` (``make bench``).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import quality  # beside this file
+
+ARMS = (("none", ["schedule=none"]), ("pyramid", ["schedule=pyramid"]))
+
+
+def measure(
+    sizes: list[int], iterations: int, every: int, target: str, compose_cfg, tmp: Path,
+    log: Path | None, extra: list[str], pyramid_extra: list[str],
+) -> dict[str, Any]:  # fmt: skip
+    """``compose_cfg(size, iterations, extra)`` gives each run's config (``bench.compose_cfg``)."""
+    rows = []
+    for size in sizes:
+        for arm, overrides in ARMS:
+            more = [*overrides, *(pyramid_extra if arm == "pyramid" else [])]
+            cfg = compose_cfg(size, iterations, [f"snapshot_every={every}", *extra, *more])
+            result = quality.time_to_quality(cfg, tmp / f"pyramid_{size}_{arm}", target, log)
+            result["schedule"], result["overrides"] = arm, more
+            rows.append(result)
+    return {"target": target, "iterations": iterations, "every": every, "rows": rows}
+
+
+def _scores(row: dict[str, Any] | None) -> str:
+    if not row:
+        return "-"
+    keys = ("eval/style_ratio", "eval/content_ratio")
+    return " / ".join(f"{row[k]:.3f}" for k in keys if k in row)
+
+
+def markdown(result: dict[str, Any]) -> list[str]:
+    """The bench report's coarse-to-fine section."""
+    lines = [
+        "## Coarse to fine: time to quality with and without schedule=pyramid",
+        "",
+        f"- target: `{result['target']}`; at most {result['iterations']} iterations, scored every "
+        f"{result['every']}; seconds are optimisation time (scoring excluded)",
+        "",
+        "| size | schedule | reached at iteration | seconds to target | s/it (median) "
+        "| style / content ratio at target | at the end | speed-up |",
+        "|---:|---|---:|---:|---:|---|---|---:|",
+    ]
+    by_size: dict[int, dict[str, dict[str, Any]]] = {}
+    for row in result["rows"]:
+        by_size.setdefault(row["size"], {})[row["schedule"]] = row
+    for size, arms in by_size.items():
+        plain = arms.get("none")
+        for arm, row in arms.items():
+            speed = ""
+            if arm != "none" and plain and plain["reached"] and row["reached"] and row["time_s"]:
+                speed = f"{plain['time_s'] / row['time_s']:.2f}x"
+            elif arm != "none" and row["reached"] and plain and not plain["reached"]:
+                speed = f"> {plain['last']['time_s'] / row['time_s']:.2f}x"
+            step = row["step"] if row["reached"] else "not reached"
+            secs = f"{row['time_s']:.1f}" if row["reached"] else "-"
+            sit = f"{row['s_per_iter']:.3f}" if row.get("s_per_iter") else "-"
+            name = " ".join(row["overrides"])
+            lines.append(
+                f"| {size} | `{name}` | {step} | {secs} | {sit} | {_scores(row['at_target'])} "
+                f"| {_scores(row['last'])} | {speed} |"
+            )
+    lines += [
+        "",
+        "- speed-up = seconds to the target without the pyramid / with it (`> x`: the plain run "
+        "did not reach it in its iterations, so the speed-up is at least x).",
+        "- s/it of a pyramid is the median over all its iterations (most are at half size).",
+        "",
+    ]
+    return lines
