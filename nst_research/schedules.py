@@ -7,9 +7,9 @@ the next stage (the image upsampled, the targets recomputed at the new size, a f
 when the step reaches its start.
 
 - ``schedule=none`` (:class:`Single`): one stage at ``size``.
-- ``schedule=pyramid`` (:class:`Pyramid`): coarse to fine (Gatys et al., CVPR 2017, sec. 6): the
-  image is first stylised at a low resolution, where the large structures form, then upsampled
-  and refined at the next size, up to ``size``.
+- ``schedule=pyramid`` (:class:`Pyramid`): coarse to fine, the high-resolution recipe of Gatys et
+  al. (CVPR 2017, scale control): the image is first stylised at a low resolution, where the large
+  structures form, then upsampled and refined at the next size, up to ``size``.
 """
 
 from __future__ import annotations

@@ -176,3 +176,17 @@ def test_readme_documents_every_figure_with_a_command_it_runs(data_dir):
         for argv in commands[name]:
             argv = {re.sub(r"(?<=[=\[,])data/", f"{data_dir}/", a) for a in argv}
             assert any(argv <= tile for tile in tiles), (name, sorted(argv))
+
+
+def test_the_caption_names_the_init_the_tiles_ran_with():
+    """The 2017 recipes run the paper settings from the content image: the caption says so."""
+    from nst_research.figures.running import _caption
+
+    opts = Options("paper", 256, 300)
+    assert "noise init" in _caption(opts) and "noise init" in _caption(opts, inits=[None, None])
+    assert "noise init" in _caption(opts, inits=["content", None])  # mixed: the settings' summary
+    text = _caption(opts, inits=["content", "content", "content"])
+    assert "content init" in text and "noise init" not in text
+    assert "content init" in _caption(Options("reference", 256, 300), inits=["content"])
+    inits = [t.init for t in FIGURES["gatys2017_colour"].tiles if t.task is not None]
+    assert inits and set(inits) == {"content"}

@@ -202,12 +202,21 @@ def scores_text(scores: dict[str, float]) -> str:
     return "  ".join(parts)
 
 
-def _caption(opts: Options, scores: bool = False) -> str:
-    """The figure's caption: settings, size, iterations, extra overrides, what the scores are."""
+def _caption(opts: Options, scores: bool = False, inits: Sequence[str | None] = ()) -> str:
+    """The figure's caption: settings, size, iterations, extra overrides, what the scores are.
+
+    ``inits``: the run tiles' own inits (None: the settings'); when they all start elsewhere than
+    the settings do (the 2017 recipes start from the content), the summary says so.
+    """
     mode = "quick, " if opts.quick else ""
     how = f"overrides: {' '.join(opts.extra)}" if opts.extra else "L-BFGS, caffe VGG19"
+    settings = SETTINGS[opts.settings]
+    summary = settings.summary
+    own = {i for i in inits if i is not None}
+    if inits and None not in inits and len(own) == 1 and own != {settings.init}:
+        summary = summary.replace(f"{settings.init} init", f"{own.pop()} init")
     lines = [
-        SETTINGS[opts.settings].summary,
+        summary,
         f"{mode}{opts.size} px, {opts.iterations} iterations, {how}",
     ]
     return "\n".join(lines + ([SCORES_NOTE] if scores else []))
@@ -263,7 +272,8 @@ def make_figure(
         images[pos] = load_rgb(res.image)
         notes[pos] = res.status
         under[pos] = scores_text(res.scores)
-    caption = _caption(opts, scores=any(under.values()))
+    inits = [t.init for t in fig.tiles if t.task is not None]
+    caption = _caption(opts, scores=any(under.values()), inits=inits)
     grid = assemble(fig, images, out / name, caption, opts.settings, notes, under)
     manifest = _manifest(name, opts, grid, results, time.perf_counter() - start)
     (root / "figure.json").write_text(json.dumps(manifest, indent=2))
