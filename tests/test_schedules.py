@@ -193,3 +193,27 @@ def test_a_first_stage_too_small_for_the_layers_is_one_line(compose, tiny_images
     with pytest.raises(InputImageError, match=r"at the schedule's first stage \(8 px\).*relu5_1"):
         run(cfg, tmp_path / "small")
     assert not (tmp_path / "small").exists()
+
+
+@pytest.mark.slow
+def test_controls_go_through_the_stages_and_resume(compose, tiny_images, tmp_path):
+    """keep_luminance in a pyramid: the final image has the content's chroma (I and Q of YIQ)
+    exactly, up to 8-bit rounding; an interrupted-and-resumed controlled run is the straight one
+    to the pixel (its colour control and stage come back from the config and checkpoint)."""
+    from nst_research.colour import rgb_to_yiq
+    from nst_research.images import image_to_tensor, load_image
+
+    content, style = tiny_images
+    base = [f"content={content}", f"style={style}", *TINY, *TWO_STAGES, "colour=keep_luminance",
+            "checkpoint=always"]  # fmt: skip
+    run(compose([*base, "iterations=5"]), tmp_path / "a")
+    run(compose([*base, "iterations=7"]), tmp_path / "b",
+        resume_from=tmp_path / "a" / "checkpoint.ckpt")  # fmt: skip
+    run(compose([*base, "iterations=7"]), tmp_path / "straight")
+    assert pixels(tmp_path / "b" / "final.png") == pixels(tmp_path / "straight" / "final.png")
+    final = image_to_tensor(load_image(tmp_path / "b" / "final.png"))
+    shown = image_to_tensor(load_image(content), 64)
+    assert final.shape == shown.shape == (1, 3, 48, 64)
+    iq = rgb_to_yiq(final)[:, 1:] - rgb_to_yiq(shown)[:, 1:]
+    assert iq.abs().max() <= 1.2 * 0.5 / 255 + 1e-6  # the content's chroma, up to 8-bit rounding
+    assert (rgb_to_yiq(final)[:, 0] - rgb_to_yiq(shown)[:, 0]).abs().mean() > 0.01  # restyled
