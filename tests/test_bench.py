@@ -116,6 +116,8 @@ def test_bench_compares_the_same_work_and_writes_its_report(tmp_path):
     # the content, which this loose target can count at step 0
     assert pyr["pyramid"]["step"] in (0, 2, 4, 6)
     assert "## Coarse to fine" in text and "| 64 | `schedule=pyramid` |" in text
+    assert [int(c["step"]) for c in pyr["none"]["curve"]] == [0, 2, 4, 6]  # the eval curve
+    assert (tmp_path / "pyramid.png").stat().st_size > 10_000  # drawn from those curves
 
 
 def test_quality_target_parsing_and_first_reached():

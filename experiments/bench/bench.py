@@ -912,6 +912,8 @@ def main(argv: list[str] | None = None) -> int:
     args.out.mkdir(parents=True, exist_ok=True)
     (args.out / "bench.md").write_text(text)
     (args.out / "bench.json").write_text(json.dumps(report, indent=2))
+    if pyramid_result:
+        pyramid.plot(pyramid_result, args.out / "pyramid.png")
     print(text)
     print(
         f"[bench] wrote {args.out / 'bench.md'} and bench.json in {environment['total_s']:.0f} s",

@@ -29,10 +29,45 @@ def measure(
         for arm, overrides in ARMS:
             more = [*overrides, *(pyramid_extra if arm == "pyramid" else [])]
             cfg = compose_cfg(size, iterations, [f"snapshot_every={every}", *extra, *more])
-            result = quality.time_to_quality(cfg, tmp / f"pyramid_{size}_{arm}", target, log)
+            run_dir = tmp / f"pyramid_{size}_{arm}"
+            result = quality.time_to_quality(cfg, run_dir, target, log)
             result["schedule"], result["overrides"] = arm, more
+            result["curve"] = quality.read_eval_csv(run_dir / "eval.csv")
             rows.append(result)
     return {"target": target, "iterations": iterations, "every": every, "rows": rows}
+
+
+def plot(result: dict[str, Any], path: Path) -> Path:
+    """Style and content ratio against optimisation seconds, per size, both schedules."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    sizes = sorted({row["size"] for row in result["rows"]})
+    fig, axes = plt.subplots(1, len(sizes), figsize=(5.5 * len(sizes), 4), squeeze=False)
+    for ax, size in zip(axes[0], sizes, strict=True):
+        for row in (r for r in result["rows"] if r["size"] == size):
+            curve = row.get("curve") or []
+            t = [c["time_s"] for c in curve]
+            colour = "tab:blue" if row["schedule"] == "none" else "tab:orange"
+            ax.plot(t, [c["eval/style_ratio"] for c in curve], color=colour,
+                    label=f"style ratio, schedule={row['schedule']}")  # fmt: skip
+            ax.plot(t, [c["eval/content_ratio"] for c in curve], color=colour, linestyle="--",
+                    label=f"content ratio, schedule={row['schedule']}")  # fmt: skip
+            if row["reached"]:
+                ax.axvline(row["time_s"], color=colour, linewidth=0.8, alpha=0.6)
+        ax.set_title(f"{size} px (vertical lines: target reached)")
+        ax.set_xlabel("optimisation seconds (scoring excluded)")
+        ax.set_ylabel("eval ratio (lower is closer)")
+        ax.set_ylim(0, 1.1)
+        ax.grid(alpha=0.3)
+        ax.legend(fontsize=7)
+    fig.suptitle(f"coarse to fine: target {result['target']}", fontsize=9)
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+    return path
 
 
 def _scores(row: dict[str, Any] | None) -> str:
@@ -78,6 +113,7 @@ def markdown(result: dict[str, Any]) -> list[str]:
         "- speed-up = seconds to the target without the pyramid / with it (`> x`: the plain run "
         "did not reach it in its iterations, so the speed-up is at least x).",
         "- s/it of a pyramid is the median over all its iterations (most are at half size).",
+        "- the eval curves of every run: `pyramid.png` beside this report.",
         "",
     ]
     return lines
