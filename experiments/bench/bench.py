@@ -777,7 +777,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         nargs="+",
         help="sizes of the time-to-quality comparison with and without schedule=pyramid "
         "(default: 512 1024 on GPU, 512 on CPU, where a plain 1024 px run of 200 iterations "
-        "takes about 40 min on 2 cores; 0: skip)",
+        "takes about 26 min on 2 cores; 0: skip)",
     )
     p.add_argument(
         "--pyramid-iters", type=int, default=200, help="iterations at most, per run of that"
