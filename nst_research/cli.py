@@ -261,6 +261,10 @@ def main() -> None:
         _app()
         if FAILED_SWEEP["failed"]:
             raise SystemExit(1)
+        if _JOB_STARTED and not _MULTIRUN:  # a single run, done and written: skip the teardown
+            from nst_research.edges import exit_now  # torch is loaded by now
+
+            exit_now(0)
     except KeyboardInterrupt:
         what = (
             "the sweep stopped; the current job saved its outputs as interrupted and later jobs "

@@ -287,3 +287,35 @@ def log_final_artifact(experiment, final: Path, summary: dict[str, Any]) -> None
     artifact = wandb.Artifact(f"final-{experiment.id}", type="image", metadata=dict(summary))
     artifact.add_file(str(final), name="final.png")
     experiment.log_artifact(artifact, aliases=["latest", str(summary.get("status", "unknown"))])
+
+
+def exit_now(code: int = 0) -> None:
+    """End the process without the interpreter's teardown, once everything is written.
+
+    Unloading torch, Lightning, torchmetrics and sympy module by module takes 0.5-1 s at exit
+    (``python -c "import pytorch_lightning"``: 3.8 s, 3.1 s with ``os._exit``), a tenth of a
+    30-iteration 256 px run. Called by ``nst`` after a single run has returned, when its files
+    and logs are closed: logging is shut down (Hydra's ``cli.log``), W&B's service is torn down
+    if W&B was used, and the standard streams are flushed. If any other non-daemon thread is
+    still running (work the normal exit would wait for) it returns and Python exits normally.
+    """
+    import threading
+
+    main = threading.main_thread()
+    if any(t is not main and t.is_alive() and not t.daemon for t in threading.enumerate()):
+        return
+    logging.shutdown()
+    wandb = sys.modules.get("wandb")
+    if wandb is not None and hasattr(wandb, "teardown"):
+        try:
+            wandb.teardown()
+        except Exception:  # a failing teardown must not turn a finished run into an error
+            pass
+    if any(t is not main and t.is_alive() and not t.daemon for t in threading.enumerate()):
+        return
+    for stream in (sys.stdout, sys.stderr):
+        try:
+            stream.flush()
+        except (OSError, ValueError):
+            pass
+    os._exit(code)

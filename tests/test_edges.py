@@ -5,6 +5,8 @@ from __future__ import annotations
 import logging
 import os
 import signal
+import subprocess
+import sys
 import warnings
 
 import pytest
@@ -73,3 +75,38 @@ def test_wandb_logger_mode_is_checked_when_built():
         edges.WandbLog(mode="sometimes")
     assert edges.WandbLog(mode="disabled").mode == "disabled"
     assert edges.NoLogger()("dir", "name", None, "stylize") is False
+
+
+def _python(code: str, tmp_path) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                          timeout=120, cwd=tmp_path)  # fmt: skip
+
+
+def test_exit_now_flushes_and_keeps_the_code_and_waits_for_working_threads(tmp_path):
+    """``nst``'s exit after a single run skips the interpreter's teardown: buffered output and
+    log records still arrive, the exit code is kept; a non-daemon thread still at work makes it
+    step aside (the normal exit waits for the thread, whose file then appears)."""
+    done = _python(
+        "import logging, sys\n"
+        "from nst_research.edges import exit_now\n"
+        "logging.basicConfig(filename='run.log', level=logging.INFO)\n"
+        "logging.info('logged before the exit')\n"
+        "sys.stdout.write('no newline, still buffered')\n"
+        "exit_now(3)\n"
+        "print('not reached')\n",
+        tmp_path,
+    )
+    assert done.returncode == 3 and done.stdout == "no newline, still buffered"
+    assert "logged before the exit" in (tmp_path / "run.log").read_text()
+    done = _python(
+        "import threading, time, pathlib\n"
+        "from nst_research.edges import exit_now\n"
+        "def work():\n"
+        "    time.sleep(1.0); pathlib.Path('late.txt').write_text('written')\n"
+        "threading.Thread(target=work).start()\n"
+        "exit_now(5)\n"
+        "print('normal exit')\n",
+        tmp_path,
+    )
+    assert done.returncode == 0 and "normal exit" in done.stdout
+    assert (tmp_path / "late.txt").read_text() == "written"
