@@ -15,6 +15,7 @@ import pytorch_lightning as pl
 import torch
 from torch import Tensor, nn
 
+from nst_research.evaluations import LastEvaluation
 from nst_research.features import Preprocessing, VGGFeatures
 from nst_research.names import LOSS_TOTAL
 from nst_research.optim import OptimizerSpec
@@ -89,6 +90,7 @@ class StyleTransfer(pl.LightningModule):
         self.stages = [StageImages(0, content, list(styles)), *later]
         self.stage = 0
         self.upsample_mode = upsample_mode
+        self.last_evaluation = LastEvaluation()
 
     # --- stages ---------------------------------------------------------------------------------
 
@@ -131,6 +133,7 @@ class StyleTransfer(pl.LightningModule):
     @torch.no_grad()
     def compute_targets(self) -> None:
         """Content and style targets, once (they do not change during a run)."""
+        self.last_evaluation.clear()  # losses of the old targets (a new stage)
         objective = self.objective
         if objective.content_layers:
             feats = self._features(self.content_image)
@@ -147,6 +150,21 @@ class StyleTransfer(pl.LightningModule):
     def compute_losses(self, image: Tensor) -> dict[str, Tensor]:
         """All loss terms of a (1, 3, H, W) image in input space; ``loss/total`` is their sum."""
         return self.objective(self._features(image), image)
+
+    def evaluate(self) -> dict[str, Tensor]:
+        """The losses of the current image, with their gradient in ``image.grad``.
+
+        An optimiser asking again at exactly the image of the previous evaluation (L-BFGS does:
+        :mod:`nst_research.evaluations`) gets that evaluation's losses and gradient without a
+        forward and backward pass; for terms that re-draw, only within the same iteration.
+        """
+        key = int(self.global_step) if self.objective.redraws else None
+        losses = self.last_evaluation.recall(self.image, key)
+        if losses is None:
+            losses = self.compute_losses(self.image)
+            self.manual_backward(losses[LOSS_TOTAL])
+            self.last_evaluation.keep(self.image, key, losses)
+        return losses
 
     # --- optimisation ---------------------------------------------------------------------------
 
@@ -198,8 +216,7 @@ class StyleTransfer(pl.LightningModule):
 
         def closure() -> Tensor:
             opt.zero_grad(set_to_none=True)
-            losses = self.compute_losses(self.image)
-            self.manual_backward(losses[LOSS_TOTAL])
+            losses = self.evaluate()
             if not captured:  # the losses at the iterate the step starts from
                 captured.update({k: v.detach() for k, v in losses.items()})
             return losses[LOSS_TOTAL]

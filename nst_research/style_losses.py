@@ -73,6 +73,8 @@ class SeededLoss(FeatureLoss):
     same on every device.
     """
 
+    redraws = True
+
     def __init__(self) -> None:
         super().__init__()
         self.seed, self.step = 0, 0

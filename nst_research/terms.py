@@ -51,6 +51,10 @@ class FeatureLoss(nn.Module):
         return getattr(self, f"target_{layer}")
 
     n_styles = 1  # a StyleSet (nst_research/styles.py) holds several
+    # Whether the value at a given image changes from one iteration to the next (terms that
+    # re-draw at random in ``set_step``): a repeated evaluation is then recalled only within one
+    # iteration (nst_research/evaluations.py).
+    redraws = False
 
     def set_style_targets(self, index: int, features: dict[str, Tensor], layers) -> None:
         """The targets of style ``index`` (one style: index 0, the plain ``set_targets``)."""
@@ -176,6 +180,11 @@ class Objective(nn.Module):
         """Tell both feature terms which iteration runs next (the module calls this each step)."""
         self.content.set_step(step)
         self.style.set_step(step)
+
+    @property
+    def redraws(self) -> bool:
+        """Whether any term's value at a given image changes with the iteration."""
+        return any(getattr(m, "redraws", False) for m in self.modules() if m is not self)
 
     def forward(self, features: dict[str, Tensor], image: Tensor) -> dict[str, Tensor]:
         """All terms of an image in input space; ``loss/total`` is their weighted sum."""

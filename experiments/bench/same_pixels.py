@@ -7,7 +7,8 @@ Run it before and after a change and compare the two JSON files (same seed, same
     .venv/bin/python experiments/bench/same_pixels.py --compare /tmp/before.json /tmp/after.json
 
 The cases cover both loss presets, every init but ``image``, all three optimisers, the Gram
-normalisations and reductions, TV kinds, layer weights, both tasks and a diverging run.
+normalisations and reductions, TV kinds, layer weights, both tasks, a diverging run, L-BFGS with a
+line search in every iteration, a style term that re-draws every iteration and a pyramid schedule.
 """
 
 from __future__ import annotations
@@ -32,6 +33,10 @@ CASES = {
     "recon_style": ["task=reconstruct_style", "layers.style=[conv1_1,conv2_1]"],
     "recon_content": ["task=reconstruct_content", "seed=3"],
     "sgd_weights": ["optimizer=sgd", "layers.style_weights=[1,2,3,4,5]"],  # diverges
+    # L-BFGS with a line search in every iteration; a term that re-draws every iteration; stages
+    "strong_wolfe": ["optimizer.line_search=strong_wolfe"],
+    "sliced_wasserstein": ["style_loss=sliced_wasserstein"],
+    "pyramid": ["schedule=pyramid"],
 }
 BASE = ["size=64", "iterations=12", "logger=none", "trainer.progress_bar=false"]
 
