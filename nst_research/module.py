@@ -91,6 +91,8 @@ class StyleTransfer(pl.LightningModule):
         self.stage = 0
         self.upsample_mode = upsample_mode
         self.last_evaluation = LastEvaluation()
+        # Loss evaluations this process ran (forward + backward) and recalled (metrics.json).
+        self.evaluations = {"computed": 0, "recalled": 0}
 
     # --- stages ---------------------------------------------------------------------------------
 
@@ -160,10 +162,13 @@ class StyleTransfer(pl.LightningModule):
         """
         key = int(self.global_step) if self.objective.redraws else None
         losses = self.last_evaluation.recall(self.image, key)
-        if losses is None:
-            losses = self.compute_losses(self.image)
-            self.manual_backward(losses[LOSS_TOTAL])
-            self.last_evaluation.keep(self.image, key, losses)
+        if losses is not None:
+            self.evaluations["recalled"] += 1
+            return losses
+        losses = self.compute_losses(self.image)
+        self.manual_backward(losses[LOSS_TOTAL])
+        self.last_evaluation.keep(self.image, key, losses)
+        self.evaluations["computed"] += 1
         return losses
 
     # --- optimisation ---------------------------------------------------------------------------

@@ -171,6 +171,9 @@ def _write_outputs(
         "wall_time_s": time.perf_counter() - run.t_start,
         "fit_time_s": fit_s,
         "s_per_iter": step_times,
+        # forward + backward passes of the generated image in this process (targets excluded),
+        # and the repeated ones answered without a pass (nst_research/evaluations.py)
+        "loss_evaluations": dict(module.evaluations),
         "peak_memory_mb": peak_mb(module.device),
         "device": str(module.device),
         "final_image": str(final),

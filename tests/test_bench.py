@@ -187,6 +187,25 @@ def test_startup_table_says_whether_nst_is_within_15_percent():
     assert (
         "| 0.500 | 30.00 |" in text and "nst / plain (min CPU seconds, user + system): 1.25" in text
     )
+    assert "| - |" in text and "Same work" not in text  # older records: no counts
+
+
+def test_startup_table_says_whether_both_did_the_same_work():
+    startup = load_module("startup")
+    run = lambda n: {"wall_s": 20.0, "s_per_iter": 0.5, "startup_s": 5.0, "evaluations": n}  # noqa: E731
+    whole = {"size": 256, "iterations": 30, "plain": [run(30), run(30)], "nst": [run(30)],
+             "plain_min_wall_s": 20.0, "nst_min_wall_s": 20.0, "plain_min_startup_s": 5.0,
+             "nst_min_startup_s": 5.0, "ratio_min_wall": 1.0}  # fmt: skip
+    text = "\n".join(startup.markdown(whole, {}))
+    assert "| 5.00 | 0.500 | nan | 30 |" in text
+    assert "Same work: both ran 30 forward + backward passes" in text
+    whole["nst"] = [run(33), run(33)]  # nst before it recalled L-BFGS's repeated evaluations
+    text = "\n".join(startup.markdown(whole, {}))
+    assert (
+        "**Not the same work**: the plain script ran 30 forward + backward passes, nst 33" in text
+    )
+    whole["nst"] = [run(33), run(30)]
+    assert "| 30/33 |" in "\n".join(startup.markdown(whole, {}))
 
 
 @pytest.mark.slow
@@ -204,6 +223,7 @@ def test_the_plain_script_stylises_on_real_weights(tmp_path, tiny_images):
     assert len(losses) == 6 and losses[-1] < 0.7 * losses[0]
     assert all(b < a for a, b in zip(losses, losses[1:], strict=False))  # L-BFGS descends
     assert result["s_per_iter"] > 0
+    assert result["evaluations"] == 6  # torch's L-BFGS, max_iter=1: one closure call per step
     from PIL import Image
 
     with Image.open(out) as img:

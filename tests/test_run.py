@@ -43,6 +43,9 @@ def test_real_weights_style_loss_halves_and_files_appear(compose, tiny_images, t
     assert saved["final_losses"]["loss/total"] == pytest.approx(float(rows[-1]["loss/total"]))
     assert len(saved["hashes"]["weights"]) == 64 and len(saved["hashes"]["content"]) == 64
     assert saved["seed"] == 0 and saved["s_per_iter"] > 0 and "commit" in saved["git"]
+    # L-BFGS asks again at its Polyak probe and at the ends of its two line searches: recalled
+    evaluations = saved["loss_evaluations"]
+    assert evaluations["recalled"] == 3 and evaluations["computed"] >= 20, evaluations
 
 
 @pytest.mark.slow

