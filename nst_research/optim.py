@@ -120,10 +120,11 @@ def lbfgs(
     """L-BFGS doing exactly one iteration per call, keeping its history across calls.
 
     ``line_search="strong_wolfe"`` enables torch's strong-Wolfe line search in every iteration
-    (several loss evaluations per iteration); ``None`` takes fixed steps of ``lr`` as
-    jcjohnson/neural-style, except that iterations without curvature history (the first one)
-    search their step (see :class:`LBFGS`). Tolerances are disabled so the run lasts the requested
-    number of iterations.
+    (one loss evaluation per trial step; the module recalls, rather than recomputes, the point a
+    search accepted when the next iteration starts there: :mod:`nst_research.evaluations`);
+    ``None`` takes fixed steps of ``lr`` as jcjohnson/neural-style, except that iterations
+    without curvature history (the first one) search their step (see :class:`LBFGS`).
+    Tolerances are disabled so the run lasts the requested number of iterations.
     """
     _check(lr, "optimizer.lr")
     _check(history_size, "optimizer.history_size", integer=True)
