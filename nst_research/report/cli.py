@@ -10,6 +10,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from nst_research.names import OBJECTIVE
+from nst_research.report.analysis import analyse
 from nst_research.report.compare import write_compare
 from nst_research.report.configs import config_keys, config_label
 from nst_research.report.markdown import render_markdown
@@ -17,8 +18,8 @@ from nst_research.report.plane import draw_plane, plane_points
 from nst_research.report.planned import not_run, not_run_line, not_run_lines
 from nst_research.report.plots import EVAL_CURVES, draw_contact_sheet, draw_loss_curves
 from nst_research.report.ranking import RANK_KEYS, RATIO_SUM, choose_rank_key, rank_rows
-from nst_research.report.records import FAILED, ReportError, collect
-from nst_research.report.table import build_rows, table, write_csv
+from nst_research.report.records import FAILED, ReportError, RunRecord, collect
+from nst_research.report.table import ReportRow, build_rows, table, write_csv
 from nst_research.report.verdicts import sweep_verdicts
 from nst_research.report.wandb_log import log_report_to_wandb
 
@@ -54,20 +55,39 @@ def write_report(
         draw_loss_curves(records, paths["eval_curves"], EVAL_CURVES)
     verdicts: list[str] = []
     plane = []
+    extra: list[str] = []
     if rank_key is not None:
         paths["plane"] = sweep / "plane.png"
         configs = [row for row in rows if row.status != FAILED]
         names = [config_label(row.config, keys, records) for row in configs]
-        plane = draw_plane(plane_points(configs, names, sweep.name), paths["plane"])
+        thumbs = _thumbnails(configs, names, records)
+        plane = draw_plane(plane_points(configs, names, sweep.name), paths["plane"], "", thumbs)
         verdicts = sweep_verdicts(records, keys, rank_key)
+        analysis = analyse(sweep, records, keys, rank_key)
+        paths.update(analysis.paths)
+        extra = analysis.lines
     md = render_markdown(sweep, records, rows, keys, rank_key, verdicts, plane)
-    paths["md"].write_text("\n".join([md, *not_run_lines(not_run(sweep)[0])]))
+    paths["md"].write_text("\n".join([md, *extra, *not_run_lines(not_run(sweep)[0])]))
     if log_to_wandb:
         header, cells = table(rows, keys, rank_key)
-        figures = ("contact_sheet", "loss_curves", "eval_curves", "plane")
+        figures = ("contact_sheet", "loss_curves", "eval_curves", "plane", "importance", "parallel")
         images = {k: paths[k] for k in figures if k in paths}
         log_report_to_wandb(sweep, records, header, cells, images)
     return paths
+
+
+def _thumbnails(
+    configs: Sequence[ReportRow], names: Sequence[str], records: Sequence[RunRecord]
+) -> dict[str, Path]:
+    """Point name -> the final image of its configuration's first job that has one."""
+    by_name = {r.name: r for r in records}
+    thumbs = {}
+    for row, name in zip(configs, names, strict=True):
+        images = [by_name[j].final_image for j in row.jobs if j in by_name]
+        image = next((i for i in images if i is not None), None)
+        if image is not None:
+            thumbs[name] = image
+    return thumbs
 
 
 def _parser() -> argparse.ArgumentParser:

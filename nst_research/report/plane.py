@@ -10,7 +10,7 @@ the Agg canvas (no pyplot), without time or version metadata.
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
 
@@ -97,11 +97,17 @@ def mark_front(points: Sequence[PlanePoint]) -> list[PlanePoint]:
     return [replace(p, on_front=i in front) for i, p in enumerate(points)]
 
 
-def draw_plane(points: Sequence[PlanePoint], path: Path, title: str = "") -> list[PlanePoint]:
+def draw_plane(
+    points: Sequence[PlanePoint],
+    path: Path,
+    title: str = "",
+    thumbnails: Mapping[str, Path] | None = None,
+) -> list[PlanePoint]:
     """Draw the points (error bars: sd over seeds) and their Pareto front into ``path``.
 
-    One colour per group (legend when there are several). Returns the points drawn, each with
-    ``on_front`` set; with no points the figure says so.
+    One colour per group (legend when there are several). ``thumbnails``: point name -> an
+    image (its final.png), drawn small beside each point on the front. Returns the points drawn,
+    each with ``on_front`` set; with no points the figure says so.
     """
     import matplotlib
 
@@ -124,6 +130,7 @@ def draw_plane(points: Sequence[PlanePoint], path: Path, title: str = "") -> lis
         ax.step(
             xs, ys, where="post", color="0.3", linestyle="--", linewidth=1, label="Pareto front"
         )
+    _thumbnails(ax, [p for p in marked if p.on_front], thumbnails or {})
     for g in groups if len(groups) > 1 else []:
         ax.scatter([], [], color=colours[g], label=g)
     if marked:
@@ -136,3 +143,28 @@ def draw_plane(points: Sequence[PlanePoint], path: Path, title: str = "") -> lis
     ax.grid(True, alpha=0.3)
     save_figure(fig, [path])
     return marked
+
+
+THUMB_PX = 48  # long side of a thumbnail on the plane
+
+
+def _thumbnails(ax, points: Sequence[PlanePoint], images: Mapping[str, Path]) -> None:
+    """Each point's image, small, offset alternately above and below it (front points only)."""
+    from matplotlib.offsetbox import AnnotationBbox, OffsetImage
+
+    from nst_research.grid import load_rgb
+
+    for n, p in enumerate(points):
+        rgb = load_rgb(images.get(p.name))
+        if rgb is None:
+            continue
+        zoom = THUMB_PX / max(rgb.shape[:2])
+        box = AnnotationBbox(
+            OffsetImage(rgb, zoom=zoom),
+            (p.x, p.y),
+            xybox=(40, 40 if n % 2 == 0 else -40),
+            boxcoords="offset points",
+            pad=0.15,
+            arrowprops={"arrowstyle": "-", "color": "0.5", "linewidth": 0.6},
+        )
+        ax.add_artist(box)
