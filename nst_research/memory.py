@@ -1,8 +1,9 @@
 """Refuse sizes that cannot fit in memory before allocating anything.
 
-The estimate counts what one iteration keeps alive: every activation of the truncated backbone (read
-from its declared layer table: channels, strides, kept values, weights) for the generated image (kept for the backward pass) and its gradient, the frozen weights, the L-BFGS history
-(two image-sized vectors per remembered step) and a few image-sized buffers. It errs high.
+The estimate counts what one iteration keeps alive: every activation of the truncated backbone
+for the generated image (read from its declared layers: channels, strides, kept values; kept for
+the backward pass) and its gradient, the frozen weights, the L-BFGS history (two image-sized
+vectors per remembered step) and a few image-sized buffers. It errs high.
 """
 
 from __future__ import annotations
