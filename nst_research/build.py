@@ -1,10 +1,13 @@
-"""Build a run from a composed config: the only place that instantiates configs.
+"""Build a run from a composed config: the last place that reads it.
 
-:func:`check` instantiates what the config chooses (loss terms, init, logger, optimiser) and so
-checks every option with a one-line error before any work; :func:`load_inputs` reads and sizes
-the images; :func:`build_module` loads the frozen extractor and makes the LightningModule;
-:func:`build` adds the run directory, logger, callbacks and Trainer. ``nst_research.run.fit``
-trains what :func:`build` returns.
+:func:`check` instantiates what the config chooses (backbone, loss terms, init, logger,
+optimiser) and so checks every option with a one-line error before any work, and derives each
+value the run needs once (GPU use, style weights, GPU flags); :func:`read_inputs` reads and
+sizes the images; :func:`build_module` loads the frozen extractor and makes the
+LightningModule; :func:`build` adds the run directory, logger, callbacks and Trainer.
+``nst_research.run.fit`` trains what :func:`build` returns. Below this module nothing reads the
+config: it gets plain values and built objects. (``resume.py`` instantiates the schedule of a
+recorded config too, to check a resumed run's stages.)
 """
 
 from __future__ import annotations
@@ -18,19 +21,16 @@ from typing import Any
 import pytorch_lightning as pl
 import torch
 import torch.nn.functional as F
-from hydra.errors import InstantiationException
-from hydra.utils import instantiate
 from omegaconf import DictConfig, OmegaConf
-from omegaconf.errors import MissingMandatoryValue
 
 from nst_research import edges
+from nst_research.backbones.base import Backbone
 from nst_research.callbacks import Evaluate, LogMetrics, LossBar, LossHistory, Snapshots
 from nst_research.colour import KeepColour
-from nst_research.config import masks_on, style_weights, validate
-from nst_research.errors import ConfigError, NSTError
-from nst_research.features import PREPROCESSING, build_extractor, default_preprocessing
+from nst_research.config import check_config, instantiate_choice, masks_on, style_list
+from nst_research.errors import ConfigError
 from nst_research.files import as_nst_error
-from nst_research.inputs import Inputs, load_inputs, use_gpu
+from nst_research.inputs import Inputs, InputSettings, load_inputs
 from nst_research.metrics import Scorer, parse_objective
 from nst_research.module import StyleTransfer
 from nst_research.names import (
@@ -45,19 +45,6 @@ from nst_research.resume import check_hashes
 from nst_research.schedules import Single, Stage, stage_at
 from nst_research.styles import StyleSet
 from nst_research.terms import FeatureLoss, Objective
-
-
-def _instantiate(node: Any, key: str) -> Any:
-    """``hydra.utils.instantiate`` with its errors as one line (the term's own one if it has one)."""
-    try:
-        return instantiate(node)
-    except MissingMandatoryValue as e:
-        raise ConfigError(f"{e.full_key} must be set (e.g. {e.full_key}=...)") from None
-    except InstantiationException as e:
-        cause = e.__cause__
-        if isinstance(cause, NSTError):
-            raise cause from None
-        raise ConfigError(f"{key}: {' '.join(str(cause or e).split())}") from e
 
 
 @dataclass
@@ -76,12 +63,18 @@ class Parts:
     objective_weights: dict[str, float] = field(default_factory=dict)
     schedule: Any = field(default_factory=Single)
     stages: list[Stage] = field(default_factory=list)
+    backbone: Backbone | None = None
+    gpu: bool = False  # trainer=gpu (checked usable)
+    gpu_flags: dict[str, bool] = field(default_factory=dict)  # cudnn_benchmark, tf32, channels_last
+    bf16: bool = False
 
 
 def check(cfg: DictConfig) -> Parts:
     """Validate a composed config and instantiate its choices; every problem is one line."""
-    content_layers, style_layers = validate(cfg)
-    if cfg.trainer.accelerator in ("gpu", "cuda") and not torch.cuda.is_available():
+    checked = check_config(cfg)
+    content_layers, style_layers = checked.content, checked.style
+    gpu = use_gpu(cfg.trainer)
+    if cfg.trainer.accelerator in ("gpu", "cuda") and not gpu:
         raise ConfigError(
             "trainer=gpu needs a usable CUDA GPU and torch finds none here; use trainer=cpu"
         )
@@ -89,43 +82,57 @@ def check(cfg: DictConfig) -> Parts:
     objective = Objective(
         content_layers,
         style_layers,
-        content_term=_instantiate(loss.content_term, "loss.content_term"),
-        style_term=style_term(cfg),
-        tv_term=_instantiate(loss.tv_term, "loss.tv_term"),
+        content_term=instantiate_choice(loss.content_term, "loss.content_term"),
+        style_term=style_term(cfg, checked.style_weights),
+        tv_term=instantiate_choice(loss.tv_term, "loss.tv_term"),
         content_weight=loss.content_weight,
         style_weight=loss.style_weight,
         tv_weight=loss.tv_weight,
     )
     seed = int(cfg.seed) if cfg.seed is not None else int(torch.seed() % 2**31)
     objective.reseed(seed)  # terms that draw at random (sliced_wasserstein, mmd) draw from it
-    optimizer = _instantiate(cfg.optimizer, "optimizer")
+    optimizer = instantiate_choice(cfg.optimizer, "optimizer")
     optimizer([torch.nn.Parameter(torch.zeros(1))])  # its settings are checked when it is built
-    metrics = {str(k): _instantiate(v, f"eval.{k}") for k, v in (cfg.get("eval") or {}).items()}
+    metrics = {
+        str(k): instantiate_choice(v, f"eval.{k}") for k, v in (cfg.get("eval") or {}).items()
+    }
     known = [key for m in metrics.values() for key in m.keys]
     known += [LOSS_TOTAL, LOSS_CONTENT, LOSS_STYLE, LOSS_TV]
     # runs recorded before schedules existed have no schedule key: one stage
-    schedule = _instantiate(cfg.schedule, "schedule") if cfg.get("schedule") else Single()
+    schedule = instantiate_choice(cfg.schedule, "schedule") if cfg.get("schedule") else Single()
     stages = schedule.stages(int(cfg.size), int(cfg.iterations))
     return Parts(
         content_layers=content_layers,
         style_layers=style_layers,
         objective=objective,
-        init=_instantiate(cfg.init, "init"),
-        logger=_instantiate(cfg.logger, "logger"),
+        init=instantiate_choice(cfg.init, "init"),
+        logger=instantiate_choice(cfg.logger, "logger"),
         optimizer=optimizer,
         seed=seed,
-        colour=_instantiate(cfg.colour, "colour"),
+        colour=instantiate_choice(cfg.colour, "colour"),
         eval=metrics,
         objective_weights=parse_objective(cfg.get("objective") or default_objective(known), known),
         schedule=schedule,
         stages=stages,
+        backbone=checked.backbone,
+        gpu=gpu,
+        gpu_flags={k: bool(cfg.trainer.get(k, True)) for k in GPU_FLAGS},
+        bf16=bool(cfg.trainer.get("bf16", False)),
     )
 
 
-def style_term(cfg: DictConfig) -> FeatureLoss:
+GPU_FLAGS = ("cudnn_benchmark", "tf32", "channels_last")  # trainer keys, each on by default
+
+
+def use_gpu(trainer_cfg: DictConfig | dict) -> bool:
+    """Whether the run computes on a CUDA GPU (``trainer=gpu`` and one is usable)."""
+    return trainer_cfg.get("accelerator") in ("gpu", "cuda") and torch.cuda.is_available()
+
+
+def style_term(cfg: DictConfig, weights: list[float]) -> FeatureLoss:
     """The configured style loss; for several styles or masks, a :class:`StyleSet` of copies."""
-    term = _instantiate(cfg.style_loss, "style_loss")
-    weights, guided = style_weights(cfg), masks_on(cfg.get("masks"))
+    term = instantiate_choice(cfg.style_loss, "style_loss")
+    guided = masks_on(cfg.get("masks"))
     return StyleSet(term, weights, guided) if len(weights) > 1 or guided else term
 
 
@@ -136,43 +143,58 @@ def default_objective(known: list[str]) -> str:
     return " + ".join(wanted) if all(k in known for k in wanted) else LOSS_TOTAL
 
 
-def apply_fast_gpu(module: StyleTransfer, trainer_cfg: DictConfig | dict) -> None:
-    """The GPU fast path: cuDNN autotuning, TF32 convolutions and matmuls, channels_last."""
-    edges.gpu_backend_flags(trainer_cfg)
-    if trainer_cfg.get("channels_last", True):
+def apply_fast_gpu(module: StyleTransfer, flags: DictConfig | dict) -> None:
+    """The GPU fast path: cuDNN autotuning, TF32 convolutions and matmuls (process flags, set
+    here only; ``edges.run_settings`` restores them after the run), channels_last weights."""
+    edges.gpu_backend_flags(flags)
+    if flags.get("channels_last", True):
         module.extractor.to(memory_format=torch.channels_last)
 
 
-def build_module(cfg: DictConfig, parts: Parts, inputs: Inputs) -> tuple[StyleTransfer, str]:
-    """The frozen extractor (its weights' hash) and the module holding the image."""
-    extractor, weights_hash = build_extractor(
-        parts.objective.layers(),
-        arch=cfg.model.arch,
-        weights=str(cfg.model.weights),
-        pooling=cfg.model.pooling,
-        allow_download=bool(cfg.model.allow_download),
+def read_inputs(cfg: DictConfig, parts: Parts) -> Inputs:
+    """The run's images (:func:`nst_research.inputs.load_inputs`) from the config's values."""
+    masks = cfg.get("masks")
+    history = cfg.optimizer.get("history_size", 0) or 0
+    spec = InputSettings(
+        content=str(cfg.content),
+        styles=style_list(cfg.style),
+        size=int(cfg.size),
+        style_scale=float(cfg.style_scale),
+        masks=OmegaConf.to_container(masks, resolve=True) if masks_on(masks) else None,
+        init_path=cfg.init.get("path") or None,
+        history_size=int(history),
+        device=torch.device("cuda" if parts.gpu else "cpu"),
+        backbone=parts.backbone,
+        objective=parts.objective,
+        stages=parts.stages,
+        colour=parts.colour,
+        init=parts.init,
+        seed=parts.seed,
     )
-    prep = cfg.model.preprocessing
-    preprocess = PREPROCESSING[
-        default_preprocessing(str(cfg.model.weights)) if prep == "auto" else prep
-    ]
+    return load_inputs(spec)
+
+
+def build_module(parts: Parts, inputs: Inputs) -> tuple[StyleTransfer, str]:
+    """The frozen extractor (its weights' hash) and the module holding the image."""
+    backbone = parts.backbone
+    extractor, weights_hash = backbone.extractor(parts.objective.layers())
     module = StyleTransfer(
         extractor=extractor,
-        preprocess=preprocess,
+        preprocess=backbone.preprocess,
         content=inputs.stages[0].content,  # the first stage's (a schedule's smallest)
         style=inputs.stages[0].styles,
         init=inputs.init.clamp(0, 1),
         objective=parts.objective,
         optimizer=parts.optimizer,
-        bf16=bool(cfg.trainer.get("bf16", False)),
+        bf16=parts.bf16,
         shown=_shown(parts.colour, inputs),
         later=inputs.stages[1:],
         upsample_mode=parts.schedule.upsample,
     )
     if inputs.masks is not None:
         parts.objective.style.set_masks(inputs.masks)
-    if use_gpu(cfg):
-        apply_fast_gpu(module, cfg.trainer)
+    if parts.gpu:
+        apply_fast_gpu(module, parts.gpu_flags)
     return module, weights_hash
 
 
@@ -265,21 +287,23 @@ def build(
     run_name: str = "default",
     group: str | None = None,
     resume_from: Path | None = None,
+    parts: Parts | None = None,
 ) -> Run:
     """Check the config, load images and weights, then create the run dir, logger and Trainer.
 
     Nothing is written before every check has passed. ``resume_from``: a ``checkpoint.ckpt`` of
-    an earlier run of the same config (``fit`` goes on from it).
+    an earlier run of the same config (``fit`` goes on from it). ``parts``: :func:`check`'s result
+    if the caller has it already.
     """
     t_start = time.perf_counter()
-    parts = check(cfg)
+    parts = parts if parts is not None else check(cfg)
     run_dir = Path(run_dir)
     if (run_dir / "final.png").exists():
         raise ConfigError(f"{run_dir} already holds a finished run; choose another hydra.run.dir")
     pl.seed_everything(parts.seed, workers=False, verbose=False)
     _warn_short_schedule(parts.stages, int(cfg.iterations))
-    inputs = load_inputs(cfg, parts)
-    module, weights_hash = build_module(cfg, parts, inputs)
+    inputs = read_inputs(cfg, parts)
+    module, weights_hash = build_module(parts, inputs)
     provenance = {
         "seed": parts.seed,
         "task": str(cfg.task.kind),

@@ -2,21 +2,23 @@
 
 Hydra type-checks the top-level keys against :class:`NSTSchema` at compose time (``size=abc``
 fails there); :func:`validate` checks what a schema cannot (layer names, weights, choices) and
-raises a one-line :class:`ConfigError` before any work starts.
+raises a one-line :class:`ConfigError` before any work starts. Layer names are checked by the
+configured backbone (``conf/model/<name>.yaml``), which declares them.
 """
 
 from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
 from hydra.core.config_store import ConfigStore
-from omegaconf import DictConfig, ListConfig
+from hydra.errors import InstantiationException
+from hydra.utils import instantiate
+from omegaconf import DictConfig, ListConfig, OmegaConf
+from omegaconf.errors import MissingMandatoryValue
 
-from nst_research.errors import ConfigError
-from nst_research.names import check_layers
+from nst_research.errors import ConfigError, NSTError
 
 
 @dataclass
@@ -186,8 +188,50 @@ def check_masks(cfg: DictConfig) -> None:
         raise ConfigError(f"masks.tolerance={tolerance!r} must be an integer in 0..255")
 
 
+def instantiate_choice(node: Any, key: str) -> Any:
+    """``hydra.utils.instantiate`` with its errors as one line (the class's own one if it has one)."""
+    try:
+        return instantiate(node)
+    except MissingMandatoryValue as e:
+        raise ConfigError(f"{e.full_key} must be set (e.g. {e.full_key}=...)") from None
+    except InstantiationException as e:
+        cause = e.__cause__
+        if isinstance(cause, NSTError):
+            raise cause from None
+        raise ConfigError(f"{key}: {' '.join(str(cause or e).split())}") from e
+
+
+# A model node recorded before backbones were configured modules (no ``_target_``) is a VGG.
+LEGACY_BACKBONE = "nst_research.backbones.vgg.VGG"
+
+
+def make_backbone(model: Any) -> Any:
+    """The configured backbone (a :class:`nst_research.backbones.base.Backbone`), no weights yet."""
+    if not isinstance(model, DictConfig):
+        raise ConfigError("model is not a config group choice; pick one with model=<option>")
+    if "_target_" not in model:
+        model = OmegaConf.merge({"_target_": LEGACY_BACKBONE}, model)
+    return instantiate_choice(model, "model")
+
+
+@dataclass(frozen=True)
+class Checked:
+    """What checking a config derives, once: layer-weight maps, style weights, the backbone."""
+
+    content: dict[str, float]
+    style: dict[str, float]
+    style_weights: list[float]
+    backbone: Any
+
+
 def validate(cfg: DictConfig) -> tuple[dict[str, float], dict[str, float]]:
     """Check a composed config; return the (content, style) layer-weight maps."""
+    checked = check_config(cfg)
+    return checked.content, checked.style
+
+
+def check_config(cfg: DictConfig) -> Checked:
+    """Check a composed config; every derived value is computed here once."""
     for group in GROUPS:
         if group not in LIST_GROUPS and not isinstance(cfg.get(group), DictConfig):
             raise ConfigError(
@@ -202,20 +246,12 @@ def validate(cfg: DictConfig) -> tuple[dict[str, float], dict[str, float]]:
     _finite_nonneg(cfg.style_scale, "style_scale")
     if cfg.style_scale <= 0:
         raise ConfigError(f"style_scale={cfg.style_scale} must be > 0")
-    _choice(cfg.model.arch, ("vgg19", "vgg16"), "model.arch")
-    _choice(cfg.model.pooling, ("max", "avg"), "model.pooling")
-    _choice(cfg.model.preprocessing, ("auto", "caffe", "torchvision"), "model.preprocessing")
-    weights = str(cfg.model.weights)
-    if weights not in ("caffe", "torchvision") and not Path(weights).expanduser().is_file():
-        raise ConfigError(
-            f"unknown model.weights={weights!r}: use caffe (offline default), torchvision, "
-            "or the path of a torchvision-layout .pth file"
-        )
+    backbone = make_backbone(cfg.model)  # checks its own keys (model.pooling, model.weights)
     loss = cfg.loss
     for key in ("content_weight", "style_weight", "tv_weight"):
         _finite_nonneg(loss[key], f"loss.{key}")
     _choice(cfg.checkpoint, ("never", "interrupt", "always"), "checkpoint")
-    style_weights(cfg)
+    weights = style_weights(cfg)
     check_masks(cfg)
     if cfg.seed is not None and not 0 <= cfg.seed < 2**32:
         raise ConfigError(f"seed={cfg.seed} must be in 0..2**32-1 (or null for a random seed)")
@@ -227,8 +263,8 @@ def validate(cfg: DictConfig) -> tuple[dict[str, float], dict[str, float]]:
     layers = cfg.layers
     content = layer_weights(layers.content, layers.get("content_weights"), "layers.content")
     style = layer_weights(layers.style, layers.get("style_weights"), "layers.style")
-    check_layers(content, cfg.model.arch)
-    check_layers(style, cfg.model.arch)
+    backbone.check_layers(content)
+    backbone.check_layers(style)
     if loss.style_weight > 0 and not style:
         raise ConfigError(
             "layers.style is empty but loss.style_weight > 0; name style layers "
@@ -243,4 +279,4 @@ def validate(cfg: DictConfig) -> tuple[dict[str, float], dict[str, float]]:
         raise ConfigError(
             "both loss.content_weight and loss.style_weight are 0: nothing to optimise"
         )
-    return content, style
+    return Checked(content, style, weights, backbone)

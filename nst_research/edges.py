@@ -73,10 +73,11 @@ def _restore_backend_flags(flags: dict[str, Any]) -> None:
 
 
 @contextmanager
-def run_settings(trainer_cfg: DictConfig | dict, gpu: bool) -> Iterator[None]:
+def run_settings(trainer_cfg: DictConfig | dict) -> Iterator[None]:
     """Apply a run's process-wide settings; restore the previous ones when it ends.
 
-    Covers torch threads, cuDNN/TF32 flags, warning filters, Lightning's log level, SIGINT and
+    Covers torch threads, cuDNN/TF32 flags (set by the builder for a GPU run,
+    ``build.apply_fast_gpu``; restored here), warning filters, Lightning's log level, SIGINT and
     SIGTERM handlers (Lightning installs its own) and the environment variables that W&B and
     ``seed_everything`` set.
     """
@@ -91,8 +92,6 @@ def run_settings(trainer_cfg: DictConfig | dict, gpu: bool) -> Iterator[None]:
         try:
             if trainer_cfg.get("threads"):
                 torch.set_num_threads(int(trainer_cfg["threads"]))
-            if gpu:
-                gpu_backend_flags(trainer_cfg)
             yield
         finally:
             _restore_backend_flags(flags)

@@ -3,13 +3,14 @@ memory), with their hashes, and the image the optimisation starts from."""
 
 from __future__ import annotations
 
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING
+from typing import Any
 
 import torch
-from omegaconf import DictConfig
 
-from nst_research.config import masks_on, style_list
+from nst_research.backbones.base import Backbone
+from nst_research.colour import KeepColour
 from nst_research.errors import InputImageError
 from nst_research.images import (
     file_sha256,
@@ -20,23 +21,37 @@ from nst_research.images import (
 )
 from nst_research.mask_files import load_masks, mask_paths
 from nst_research.memory import check_fits, term_work
-from nst_research.names import layer_names
-from nst_research.schedules import StageImages
-
-if TYPE_CHECKING:
-    from nst_research.build import Parts
+from nst_research.schedules import Stage, StageImages
+from nst_research.terms import Objective
 
 
-def min_size_for(layers: list[str], arch: str) -> int:
-    """The smallest side (px) for which every requested layer still has at least one position."""
-    names = layer_names(arch)
-    deepest = max(names.index(n) for n in layers)
-    pools = sum(1 for n in names[: deepest + 1] if n.startswith("pool"))
-    return 2**pools
+@dataclass
+class InputSettings:
+    """What :func:`load_inputs` needs, as plain values and built objects (the builder makes it).
 
+    ``content``, ``styles``: image paths (or ``builtin:`` names); ``size``: the long side of the
+    generated image; ``style_scale``: the style's long side over it; ``masks``: the masks node as
+    a plain dict (None: no spatial control); ``init_path``: an init image to hash (None: none);
+    ``history_size``: the optimiser's L-BFGS history (0: none), for the memory estimate;
+    ``device``: where the run will compute; ``backbone``: the configured backbone (its declared
+    layers size the minimum and the memory estimate); ``objective``, ``stages``, ``colour``,
+    ``init``, ``seed``: as the builder made them.
+    """
 
-def use_gpu(cfg: DictConfig) -> bool:
-    return cfg.trainer.accelerator in ("gpu", "cuda") and torch.cuda.is_available()
+    content: str
+    styles: list[str]
+    size: int
+    style_scale: float
+    masks: dict[str, Any] | None
+    init_path: str | None
+    history_size: int
+    device: torch.device
+    backbone: Backbone
+    objective: Objective
+    stages: Sequence[Stage]
+    colour: KeepColour
+    init: Callable[..., torch.Tensor]
+    seed: int
 
 
 @dataclass
@@ -73,23 +88,25 @@ def _style_key(i: int) -> str:
     return "style" if i == 0 else f"style_{i}"
 
 
-def load_inputs(cfg: DictConfig, parts: Parts) -> Inputs:
+def load_inputs(spec: InputSettings) -> Inputs:
     """Read the images; check their sizes (too small for the layers, too large for memory)."""
-    content_path = resolve_image(cfg.content, "content image")
-    style_paths = [resolve_image(s, "style image") for s in style_list(cfg.style)]
+    content_path = resolve_image(spec.content, "content image")
+    style_paths = [resolve_image(s, "style image") for s in spec.styles]
     content_img = load_image(content_path, role="content image")
     style_imgs = [load_image(p, role="style image") for p in style_paths]
-    style_size = _style_size(cfg, int(cfg.size))
-    h, w = long_side_size(content_img.height, content_img.width, int(cfg.size))
+    style_size = _style_size(spec.style_scale, spec.size)
+    h, w = long_side_size(content_img.height, content_img.width, spec.size)
     style_hws = [long_side_size(im.height, im.width, style_size) for im in style_imgs]
-    used = parts.objective.layers()
-    deepest = max(used, key=layer_names(cfg.model.arch).index)
-    smallest = min_size_for(used, cfg.model.arch)
-    first = parts.stages[0].size  # the smallest stage (size= itself without a schedule)
+    objective, backbone = spec.objective, spec.backbone
+    used = objective.layers()
+    deepest = max(used, key=backbone.layer_names.index)
+    smallest = backbone.min_size(used)
+    first = spec.stages[0].size  # the smallest stage (size= itself without a schedule)
     where, fix = "", "size= or style_scale="
-    if first != int(cfg.size):
+    if first != spec.size:
         where, fix = f" at the schedule's first stage ({first} px)", "schedule.sizes=, " + fix
-    first_hws = [long_side_size(im.height, im.width, _style_size(cfg, first)) for im in style_imgs]
+    first_size = _style_size(spec.style_scale, first)
+    first_hws = [long_side_size(im.height, im.width, first_size) for im in style_imgs]
     first_hw = long_side_size(content_img.height, content_img.width, first)
     for role, (ih, iw) in (("content", first_hw), *(("style", hw) for hw in first_hws)):
         if min(ih, iw) < smallest:
@@ -97,36 +114,34 @@ def load_inputs(cfg: DictConfig, parts: Parts) -> Inputs:
                 f"the {role} image is {iw}x{ih} px after resizing{where}, too small for layer "
                 f"{deepest}: its short side must be at least {smallest} px (raise {fix})"
             )
-    masks = load_masks(cfg.masks, (h, w)) if masks_on(cfg.get("masks")) else None
-    history_size = int(cfg.optimizer.get("history_size", 0) or 0)
-    device = torch.device("cuda" if use_gpu(cfg) else "cpu")
+    masks = load_masks(spec.masks, (h, w)) if spec.masks else None
     biggest = max(style_hws, key=lambda hw: hw[0] * hw[1])
-    objective = parts.objective
-    work = term_work(objective.style, objective.style_layers, cfg.model.arch)
-    check_fits(h, w, deepest, cfg.model.arch, history_size, device, style_hw=biggest, work=work)
-    shown_content = image_to_tensor(content_img, int(cfg.size))
+    table = backbone.table
+    work = term_work(objective.style, objective.style_layers, table)
+    check_fits(h, w, deepest, table, spec.history_size, spec.device, style_hw=biggest, work=work)
+    shown_content = image_to_tensor(content_img, spec.size)
     shown_styles = [image_to_tensor(im, style_size) for im in style_imgs]
-    content, styles = parts.colour.inputs(shown_content, shown_styles)
+    content, styles = spec.colour.inputs(shown_content, shown_styles)
     hashes = {"content": file_sha256(content_path)}
     paths = {"content": str(content_path)}
     for i, p in enumerate(style_paths):
         hashes[_style_key(i)], paths[_style_key(i)] = file_sha256(p), str(p)
-    if cfg.init.get("path"):
-        hashes["init"] = file_sha256(resolve_image(cfg.init.path, "init image"))
-    for key, p in mask_paths(cfg.get("masks")).items():
+    if spec.init_path:
+        hashes["init"] = file_sha256(resolve_image(spec.init_path, "init image"))
+    for key, p in mask_paths(spec.masks).items():
         hashes[key], paths[key] = file_sha256(p), str(p)
     stages = []
-    for stage in parts.stages[:-1]:
+    for stage in spec.stages[:-1]:
         shown = image_to_tensor(content_img, stage.size)
-        at = [image_to_tensor(im, _style_size(cfg, stage.size)) for im in style_imgs]
-        stages.append(StageImages(stage.start, *parts.colour.inputs(shown, at)))
-    stages.append(StageImages(parts.stages[-1].start, content, styles))
-    init = parts.init(stages[0].content, stages[0].styles[0], parts.seed)
+        at = [image_to_tensor(im, _style_size(spec.style_scale, stage.size)) for im in style_imgs]
+        stages.append(StageImages(stage.start, *spec.colour.inputs(shown, at)))
+    stages.append(StageImages(spec.stages[-1].start, content, styles))
+    init = spec.init(stages[0].content, stages[0].styles[0], spec.seed)
     return Inputs(
         content, styles, init, paths, hashes, shown_content, shown_styles[0], masks, stages
     )
 
 
-def _style_size(cfg: DictConfig, size: int) -> int:
+def _style_size(style_scale: float, size: int) -> int:
     """The style image's long side for a generated image of long side ``size``."""
-    return max(1, round(float(cfg.style_scale) * size))
+    return max(1, round(float(style_scale) * size))

@@ -20,7 +20,7 @@ def mask_paths(masks: Any) -> dict[str, Path]:
     if not masks:
         return {}
     if masks.get("content"):
-        return {"mask": resolve_image(masks.content, "content mask")}
+        return {"mask": resolve_image(masks["content"], "content mask")}
     files = masks.get("files") or []
     return {f"mask_{i}": resolve_image(f, "style mask") for i, f in enumerate(files)}
 
@@ -44,7 +44,7 @@ def load_masks(masks: Any, hw: tuple[int, int]) -> torch.Tensor:
         img = load_image(path, role="content mask")
         _sized(img, path, hw, "content mask")
         labels = torch.from_numpy(np.array(img.resize((w, h), Image.Resampling.NEAREST)))
-        colours = [parse_colour(c, f"masks.colours[{i}]") for i, c in enumerate(masks.colours)]
+        colours = [parse_colour(c, f"masks.colours[{i}]") for i, c in enumerate(masks["colours"])]
         regions = label_regions(labels, colours, int(masks.get("tolerance", 0)))
     else:
         grids = []
@@ -56,7 +56,7 @@ def load_masks(masks: Any, hw: tuple[int, int]) -> torch.Tensor:
         regions = torch.stack(grids)
     for i, region in enumerate(regions):
         if float(region.sum()) == 0:
-            what = f"label colour {masks.colours[i]!r}" if masks.get("content") else "its mask"
+            what = f"label colour {masks['colours'][i]!r}" if masks.get("content") else "its mask"
             raise InputImageError(
                 f"the region of style {i} ({what}) is empty at {w}x{h} px, so that style would "
                 "be unused; check masks.colours, masks.tolerance or the mask files"

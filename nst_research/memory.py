@@ -1,64 +1,55 @@
 """Refuse sizes that cannot fit in memory before allocating anything.
 
-The estimate counts what one iteration keeps alive: every activation of the truncated VGG for the
-generated image (kept for the backward pass) and its gradient, the frozen weights, the L-BFGS history
-(two image-sized vectors per remembered step) and a few image-sized buffers. It errs high.
+The estimate counts what one iteration keeps alive: every activation of the truncated backbone
+for the generated image (read from its declared layers: channels, strides, kept values; kept for
+the backward pass) and its gradient, the frozen weights, the L-BFGS history (two image-sized
+vectors per remembered step) and a few image-sized buffers. It errs high.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
 
 import torch
 
+from nst_research.backbones.layers import Layer, upto, vgg_table
 from nst_research.errors import InputImageError
-from nst_research.names import CHANNELS, layer_names
 
 _BYTES = 4  # float32
 
 # (content (h, w), style (h, w)) -> float32 values a loss term adds beyond the activations.
 WorkFn = Callable[[tuple[int, int], tuple[int, int]], int]
+# A backbone's declared layers (``Backbone.table``), or a VGG arch name for its table.
+TableLike = str | Sequence[Layer]
 
 
-def _activations(h: int, w: int, deepest: str, arch: str) -> tuple[int, int]:
-    """(activation values of every layer up to ``deepest`` for an (h, w) image, weight values)."""
-    acts = 0
-    weights = 0
-    c_in, hh, ww = 3, h, w
-    for name in layer_names(arch):
-        if name.startswith("conv"):
-            c = CHANNELS[int(name[4]) - 1]
-            weights += (c_in * 9 + 1) * c
-            c_in = c
-        elif name.startswith("pool"):
-            hh, ww = hh // 2, ww // 2
-        acts += c_in * hh * ww
-        if name == deepest:
-            break
+def _table(table: TableLike) -> Sequence[Layer]:
+    return vgg_table(table) if isinstance(table, str) else table
+
+
+def _activations(h: int, w: int, deepest: str, table: TableLike) -> tuple[int, int]:
+    """(activation values of every layer up to ``deepest`` for an (h, w) image, weight values),
+    from the declared channels, strides, kept values and weights of each layer."""
+    acts = weights = 0
+    for layer in upto(_table(table), deepest):
+        acts += round(layer.kept * layer.channels * (h // layer.stride) * (w // layer.stride))
+        weights += layer.params
     return acts, weights
 
 
-def layer_grids(h: int, w: int, arch: str) -> dict[str, tuple[int, int, int]]:
+def layer_grids(h: int, w: int, table: TableLike) -> dict[str, tuple[int, int, int]]:
     """Every layer's (channels, height, width) for an (h, w) image."""
-    grids: dict[str, tuple[int, int, int]] = {}
-    c_in, hh, ww = 3, h, w
-    for name in layer_names(arch):
-        if name.startswith("conv"):
-            c_in = CHANNELS[int(name[4]) - 1]
-        elif name.startswith("pool"):
-            hh, ww = hh // 2, ww // 2
-        grids[name] = (c_in, hh, ww)
-    return grids
+    return {x.name: (x.channels, h // x.stride, w // x.stride) for x in _table(table)}
 
 
-def term_work(term, layers: Iterable[str], arch: str) -> WorkFn:
+def term_work(term, layers: Iterable[str], table: TableLike) -> WorkFn:
     """What a loss term (``work_values(c, hw, style_hw)``, see ``terms.FeatureLoss``) adds on
     ``layers``: its stored targets and the working tensors of one step."""
     layers = list(layers)
 
     def work(hw: tuple[int, int], style_hw: tuple[int, int]) -> int:
-        grid, sgrid = layer_grids(*hw, arch), layer_grids(*style_hw, arch)
+        grid, sgrid = layer_grids(*hw, table), layer_grids(*style_hw, table)
         return sum(
             term.work_values(grid[n][0], grid[n][1] * grid[n][2], sgrid[n][1] * sgrid[n][2])
             for n in layers
@@ -71,7 +62,7 @@ def estimate_bytes(
     h: int,
     w: int,
     deepest: str,
-    arch: str = "vgg19",
+    table: TableLike = "vgg19",
     history: int = 100,
     style_hw: tuple[int, int] | None = None,
     work: WorkFn | None = None,
@@ -83,12 +74,12 @@ def estimate_bytes(
     much larger than the content can set the peak. ``work``: what the style term adds
     (:func:`term_work`; patch matching and kernel matrices can cost more than the network).
     """
-    acts, weights = _activations(h, w, deepest, arch)
+    acts, weights = _activations(h, w, deepest, table)
     image = 3 * h * w
     extra = work((h, w), style_hw or (h, w)) if work is not None else 0
     per_step = 2 * acts + 2 * history * image + 8 * image + extra
     if style_hw is not None:
-        style_acts, _ = _activations(*style_hw, deepest, arch)
+        style_acts, _ = _activations(*style_hw, deepest, table)
         per_step = max(per_step, style_acts + acts + 8 * image)
     return (per_step + weights) * _BYTES
 
@@ -110,7 +101,7 @@ def largest_size(
     h: int,
     w: int,
     deepest: str,
-    arch: str,
+    table: TableLike,
     history: int,
     free: int,
     style_hw: tuple[int, int] | None = None,
@@ -125,7 +116,9 @@ def largest_size(
 
     def need(side: int) -> int:
         style = (scaled(style_hw[0], side), scaled(style_hw[1], side)) if style_hw else None
-        return estimate_bytes(scaled(h, side), scaled(w, side), deepest, arch, history, style, work)
+        return estimate_bytes(
+            scaled(h, side), scaled(w, side), deepest, table, history, style, work
+        )
 
     # Memory grows with the pixel count: bracket the limit by doubling, then bisect.
     lo, hi = 16, 16
@@ -141,7 +134,7 @@ def check_fits(
     h: int,
     w: int,
     deepest: str,
-    arch: str,
+    table: TableLike,
     history: int,
     device: torch.device,
     available: int | None = None,
@@ -152,11 +145,11 @@ def check_fits(
 
     ``style_hw``: the style image's size after ``style_scale`` (its forward pass is counted too).
     """
-    need = estimate_bytes(h, w, deepest, arch, history, style_hw, work)
+    need = estimate_bytes(h, w, deepest, table, history, style_hw, work)
     free = available if available is not None else available_bytes(device)
     if free is None or need <= free:
         return need
-    largest = largest_size(h, w, deepest, arch, history, free, style_hw, work)
+    largest = largest_size(h, w, deepest, table, history, free, style_hw, work)
     style = f" with a {style_hw[1]}x{style_hw[0]} px style image" if style_hw else ""
     raise InputImageError(
         f"a {w}x{h} px image{style} needs about {need / 2**30:.1f} GiB up to {deepest} but only "

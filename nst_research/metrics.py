@@ -18,7 +18,8 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor
 
-from nst_research.features import PREPROCESSING, VGGFeatures, build_extractor
+from nst_research.backbones.preprocessing import PREPROCESSING
+from nst_research.backbones.vgg import VGGFeatures, build_extractor
 from nst_research.names import (
     EVAL_COLOUR,
     EVAL_CONTENT_DISTANCE,

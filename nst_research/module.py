@@ -1,8 +1,8 @@
 """The LightningModule: the generated image is its only trainable parameter.
 
 One Lightning step is one optimiser iteration (manual optimisation keeps the L-BFGS closure
-explicit). Content features and style Gram matrices are computed once, at the start of fitting,
-and kept as non-persistent buffers.
+explicit). Content and style targets are computed at the start of fitting, and again at the
+start of each later stage of a schedule (``schedule=pyramid``), never within a stage.
 """
 
 from __future__ import annotations
@@ -15,8 +15,8 @@ import pytorch_lightning as pl
 import torch
 from torch import Tensor, nn
 
+from nst_research.backbones.preprocessing import Preprocessing
 from nst_research.evaluations import LastEvaluation
-from nst_research.features import Preprocessing, VGGFeatures
 from nst_research.names import LOSS_TOTAL
 from nst_research.optim import OptimizerSpec
 from nst_research.schedules import StageImages, stage_at, upsample
@@ -25,14 +25,15 @@ from nst_research.terms import Objective
 
 
 class StyleTransfer(pl.LightningModule):
-    """Optimises an image so that its VGG features minimise an :class:`Objective`.
+    """Optimises an image so that its backbone's features minimise an :class:`Objective`.
 
     Args:
-        extractor: frozen feature extractor returning at least the objective's layers.
+        extractor: frozen feature extractor (a backbone's, ``forward(x) -> {name: features}``)
+            returning at least the objective's layers.
         preprocess: maps RGB in [0, 1] to the extractor's input space and back.
         content, style, init: (1, 3, H, W) RGB images in [0, 1]; ``init`` has the content's size;
             ``style`` may be a list (several styles: the objective's style term is a StyleSet).
-        objective: the loss terms, their layers and weights; its targets are set here, once.
+        objective: the loss terms, their layers and weights; its targets are set here, once per stage.
         optimizer: called with ``[image]``, returns an :class:`OptimizerSpec`.
         bf16: run the VGG under bf16 autocast (meant for GPUs; it also runs on CPU, where it is
             how the tests check this path); features are cast back, so Grams, losses, gradients
@@ -55,7 +56,7 @@ class StyleTransfer(pl.LightningModule):
 
     def __init__(
         self,
-        extractor: VGGFeatures,
+        extractor: nn.Module,
         preprocess: Preprocessing,
         content: Tensor,
         style: Tensor | list[Tensor],
@@ -134,7 +135,8 @@ class StyleTransfer(pl.LightningModule):
 
     @torch.no_grad()
     def compute_targets(self) -> None:
-        """Content and style targets, once (they do not change during a run)."""
+        """Content and style targets of the current stage's images (they do not change within a
+        stage; a schedule's next stage computes its own)."""
         self.last_evaluation.clear()  # losses of the old targets (a new stage)
         objective = self.objective
         if objective.content_layers:

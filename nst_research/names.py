@@ -1,4 +1,4 @@
-"""The names a config may use: VGG layer names and loss options.
+"""The names a config may use: loss options and metric names (VGG layer names: compat).
 
 Torch-free, so that composing and checking a config (and ``nst --help``) starts fast.
 """
@@ -7,11 +7,8 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
-from nst_research.errors import ConfigError
-
-# Convolutions per block, and channels per block, of the VGG convolutional parts.
-BLOCKS = {"vgg16": (2, 2, 3, 3, 3), "vgg19": (2, 2, 4, 4, 4)}
-CHANNELS = (64, 128, 256, 512, 512)
+from nst_research.backbones.layers import check_layers as _check_layers
+from nst_research.backbones.layers import vgg_layer_names, vgg_table
 
 GRAM_NORMS = ("none", "hw", "chw", "paper")
 CONTENT_NORMS = ("mse", "paper")
@@ -20,26 +17,14 @@ TV_KINDS = ("l1", "l2", "keras")
 
 
 def layer_names(arch: str = "vgg19") -> list[str]:
-    """Layer names of a VGG's convolutional part, in torchvision's ``features`` order."""
-    if arch not in BLOCKS:
-        raise ConfigError(f"unknown model arch {arch!r}; choose one of: {', '.join(BLOCKS)}")
-    names: list[str] = []
-    for block, n_convs in enumerate(BLOCKS[arch], start=1):
-        for i in range(1, n_convs + 1):
-            names += [f"conv{block}_{i}", f"relu{block}_{i}"]
-        names.append(f"pool{block}")
-    return names
+    """Layer names of a VGG's convolutional part (compat: the backbone's ``layer_names``)."""
+    return vgg_layer_names(arch)
 
 
 def check_layers(requested: Iterable[str], arch: str = "vgg19") -> None:
-    """Raise a ConfigError listing the valid names if any requested layer is unknown."""
-    valid = layer_names(arch)
-    unknown = [name for name in requested if name not in valid]
-    if unknown:
-        raise ConfigError(
-            f"unknown layer name(s) {', '.join(map(repr, unknown))} for {arch}; "
-            f"valid names: {' '.join(valid)}"
-        )
+    """Raise a ConfigError listing the valid VGG names if any requested layer is unknown (compat:
+    a configured backbone's ``check_layers`` checks its own names)."""
+    _check_layers(requested, vgg_table(arch), arch)
 
 
 # Metric names (W&B, metrics.json, losses.csv, reports and figures read them from here).

@@ -16,7 +16,7 @@ import torch
 from omegaconf import DictConfig
 
 from nst_research import edges
-from nst_research.build import Run, build, use_gpu
+from nst_research.build import Run, build, check
 from nst_research.callbacks import log_image
 from nst_research.errors import NSTError
 from nst_research.files import DiskFull, UnwritableDir, atomic_path, write_text
@@ -40,8 +40,8 @@ def run(
     from its image, optimiser state and step up to ``cfg.iterations`` in total. Process-wide
     settings the run changes are restored when it returns.
     """
-    with edges.run_settings(cfg.trainer, gpu=use_gpu(cfg)):
-        return fit(build(cfg, run_dir, run_name, group, resume_from))
+    with edges.run_settings(cfg.trainer):
+        return fit(build(cfg, run_dir, run_name, group, resume_from, check(cfg)))
 
 
 def fit(run: Run) -> dict[str, Any]:

@@ -37,6 +37,8 @@ def test_every_group_option_composes(compose, group, option):
         overrides.append("init.path=somewhere.png")
     if (group, option) == ("model", "vgg16"):
         overrides.append("layers=custom")
+    if (group, option) in (("model", "random_resnet50"), ("layers", "resnet")):
+        overrides += ["model=random_resnet50", "layers=resnet"]  # ResNet names, not VGG's
     cfg = compose(overrides)
     assert cfg[group] is not None
     if (group, option) == ("trainer", "gpu") and not torch.cuda.is_available():

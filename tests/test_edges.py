@@ -34,7 +34,8 @@ def test_run_settings_are_restored(fails):
     before = snapshot()
     trainer = {"threads": 1 if before["threads"] != 1 else 2, "cudnn_benchmark": True, "tf32": True}
     with pytest.raises(RuntimeError) if fails else _nothing():
-        with edges.run_settings(trainer, gpu=True):
+        with edges.run_settings(trainer):
+            edges.gpu_backend_flags(trainer)  # the builder sets them, once (build.apply_fast_gpu)
             inside = snapshot()
             assert inside["threads"] == trainer["threads"]
             assert inside["cudnn_benchmark"] and inside["matmul_tf32"] and inside["cudnn_tf32"]

@@ -50,7 +50,7 @@ import pyramid  # noqa: E402 - beside this file
 import quality  # noqa: E402 - beside this file
 import startup as startup_  # noqa: E402 - beside this file
 
-from nst_research.build import apply_fast_gpu, build_module, check, load_inputs
+from nst_research.build import apply_fast_gpu, build_module, check, read_inputs
 from nst_research.compose import REPO, compose
 from nst_research.module import StyleTransfer
 from nst_research.names import LOSS_TOTAL
@@ -185,19 +185,20 @@ class PlainSetup:
             raise SystemExit("bench.py compares the default content init only")
         parts = check(cfg)
         self.content_layers, self.style_layers = parts.content_layers, parts.style_layers
-        self.inputs = load_inputs(cfg, parts)
+        self.inputs = read_inputs(cfg, parts)
         self.content = self.inputs.content
         objective = parts.objective
-        work = memory.term_work(objective.style, objective.style_layers, cfg.model.arch)
+        work = memory.term_work(objective.style, objective.style_layers, parts.backbone.table)
         hw, style_hw = self.content.shape[-2:], self.inputs.style.shape[-2:]
         self.style_work_mb = work(tuple(hw), tuple(style_hw)) * 4 / 2**20  # the estimate's term
 
     def module(self) -> StyleTransfer:
         """A fresh module (its own objective and targets) as ``build`` makes it, never fitted."""
-        m, _ = build_module(self.cfg, check(self.cfg), self.inputs)
+        parts = check(self.cfg)
+        m, _ = build_module(parts, self.inputs)
         m = m.to(self.device)
         if self.device == "cuda":
-            apply_fast_gpu(m, self.cfg.trainer)  # the same fast path run() takes
+            apply_fast_gpu(m, parts.gpu_flags)  # the same fast path run() takes
         m.compute_targets()
         return m
 

@@ -8,7 +8,9 @@ Run it before and after a change and compare the two JSON files (same seed, same
 
 The cases cover both loss presets, every init but ``image``, all three optimisers, the Gram
 normalisations and reductions, TV kinds, layer weights, both tasks, a diverging run, L-BFGS with a
-line search in every iteration, a style term that re-draws every iteration and a pyramid schedule.
+line search in every iteration, a style term that re-draws every iteration and a pyramid schedule,
+and the weight sources offline: a VGG16 ``.pth`` file, torchvision's cached VGG19 file (a hub dir in
+the temporary dir) and a VGG19 file with Caffe preprocessing (seeded random torchvision weights).
 """
 
 from __future__ import annotations
@@ -37,6 +39,14 @@ CASES = {
     "strong_wolfe": ["optimizer.line_search=strong_wolfe"],
     "sliced_wasserstein": ["style_loss=sliced_wasserstein"],
     "pyramid": ["schedule=pyramid"],
+    # weight sources (files written by _weight_files; {tmp} is the temporary dir)
+    "vgg16_file": ["model=vgg16", "model.weights={tmp}/vgg16.pth"],
+    "vgg19_torchvision": ["model.weights=torchvision", "model.allow_download=false"],
+    "vgg19_file_caffe_prep": [
+        "model.weights={tmp}/vgg19.pth",
+        "model.preprocessing=caffe",
+        "model.pooling=avg",
+    ],
 }
 BASE = ["size=64", "iterations=12", "logger=none", "trainer.progress_bar=false"]
 
@@ -45,13 +55,32 @@ def sha256(path: Path) -> str:
     return hashlib.sha256(path.read_bytes()).hexdigest()
 
 
+def _weight_files(tmp: Path) -> None:
+    """Seeded random torchvision VGG16/VGG19 state dicts: ``vgg16.pth``, ``vgg19.pth``, and the
+    VGG19 as torchvision's cached file in a hub dir ``tmp/hub`` (made the process's hub dir)."""
+    import torch
+    import torchvision
+
+    for seed, arch in enumerate(("vgg16", "vgg19")):
+        torch.manual_seed(seed)
+        state = getattr(torchvision.models, arch)(weights=None).features.state_dict()
+        torch.save({f"features.{k}": v for k, v in state.items()}, tmp / f"{arch}.pth")
+    (tmp / "hub" / "checkpoints").mkdir(parents=True)
+    (tmp / "hub" / "checkpoints" / "vgg19-dcbb9e9d.pth").write_bytes(
+        (tmp / "vgg19.pth").read_bytes()
+    )
+    torch.hub.set_dir(str(tmp / "hub"))
+
+
 def measure(out: Path) -> dict[str, dict]:
     from nst_research.compose import compose
     from nst_research.run import run
 
     tmp = Path(tempfile.mkdtemp(prefix="nst-pixels-"))
+    _weight_files(tmp)
     results = {}
     for name, overrides in CASES.items():
+        overrides = [o.replace("{tmp}", str(tmp)) for o in overrides]
         metrics = run(compose([*BASE, *overrides]), tmp / name)
         results[name] = {
             "png": sha256(tmp / name / "final.png"),

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Sequence
+from dataclasses import dataclass, field
 
 from nst_research.report.records import SEED_KEY, RunRecord, natural_key
 from nst_research.status import RunStatus
@@ -15,6 +16,22 @@ from nst_research.status import RunStatus
 UNSET = "(unset)"  # a swept key a job did not set
 
 Config = tuple[str | None, ...]  # a configuration: the values of the config keys, in order
+
+
+@dataclass
+class ReportRow:
+    """One row of the report: a configuration, or one failed job of it."""
+
+    config: Config
+    n_runs: int
+    n_failed: int
+    status: str
+    stats: dict[str, tuple[float | None, float | None]] = field(default_factory=dict)
+    n_stat: int = 0
+    seeds: list[str] = field(default_factory=list)
+    jobs: list[str] = field(default_factory=list)
+    reason: str | None = None
+    rank: int | None = None
 
 
 def swept_keys(records: Sequence[RunRecord]) -> list[str]:

@@ -14,7 +14,6 @@ from __future__ import annotations
 import math
 from collections.abc import Sequence
 from dataclasses import replace
-from typing import TYPE_CHECKING
 
 from nst_research.names import (
     EVAL_CONTENT_RATIO,
@@ -23,11 +22,8 @@ from nst_research.names import (
     HIGHER_IS_BETTER,
     OBJECTIVE,
 )
-from nst_research.report.configs import stat_runs
+from nst_research.report.configs import ReportRow, stat_runs
 from nst_research.report.records import FAILED, ReportError, RunRecord
-
-if TYPE_CHECKING:
-    from nst_research.report.table import ReportRow
 
 RATIO_SUM = f"{EVAL_STYLE_RATIO}+{EVAL_CONTENT_RATIO}"  # a derived metric: the two ratios added
 RANK_KEYS = (OBJECTIVE, *EVAL_KEYS, RATIO_SUM)  # what ``--rank-by`` accepts

@@ -11,13 +11,12 @@ import csv
 import math
 import statistics
 from collections.abc import Sequence
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from nst_research.names import LOSS_KEYS
-from nst_research.report.configs import (
-    Config,
+from nst_research.report.configs import (  # ReportRow: also importable from here, as before
+    ReportRow,
     config_keys,
     group_by_config,
     stat_runs,
@@ -43,22 +42,6 @@ def mean_sd(values: Sequence[float]) -> tuple[float | None, float | None]:
     mean = statistics.fmean(values)
     sd = statistics.stdev(values) if len(values) > 1 else None
     return mean, sd
-
-
-@dataclass
-class ReportRow:
-    """One row of the report: a configuration, or one failed job of it."""
-
-    config: Config
-    n_runs: int
-    n_failed: int
-    status: str
-    stats: dict[str, tuple[float | None, float | None]] = field(default_factory=dict)
-    n_stat: int = 0
-    seeds: list[str] = field(default_factory=list)
-    jobs: list[str] = field(default_factory=list)
-    reason: str | None = None
-    rank: int | None = None
 
 
 def build_rows(records: Sequence[RunRecord]) -> list[ReportRow]:
