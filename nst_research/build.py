@@ -41,6 +41,8 @@ from nst_research.names import (
     LOSS_TOTAL,
     LOSS_TV,
 )
+from nst_research.params.base import Parametrisation
+from nst_research.params.pixels import Pixels
 from nst_research.resume import check_hashes
 from nst_research.schedules import Single, Stage, stage_at
 from nst_research.styles import StyleSet
@@ -76,6 +78,7 @@ class Parts:
     objective_weights: dict[str, float] = field(default_factory=dict)
     schedule: Any = field(default_factory=Single)
     stages: list[Stage] = field(default_factory=list)
+    param: Parametrisation = field(default_factory=Pixels)
 
 
 def check(cfg: DictConfig) -> Parts:
@@ -89,7 +92,7 @@ def check(cfg: DictConfig) -> Parts:
     objective = Objective(
         content_layers,
         style_layers,
-        content_term=_instantiate(loss.content_term, "loss.content_term"),
+        content_term=_instantiate(cfg.content_loss, "content_loss"),
         style_term=style_term(cfg),
         tv_term=_instantiate(loss.tv_term, "loss.tv_term"),
         content_weight=loss.content_weight,
@@ -119,6 +122,7 @@ def check(cfg: DictConfig) -> Parts:
         objective_weights=parse_objective(cfg.get("objective") or default_objective(known), known),
         schedule=schedule,
         stages=stages,
+        param=_instantiate(cfg.param, "param"),
     )
 
 
@@ -168,6 +172,7 @@ def build_module(cfg: DictConfig, parts: Parts, inputs: Inputs) -> tuple[StyleTr
         shown=_shown(parts.colour, inputs),
         later=inputs.stages[1:],
         upsample_mode=parts.schedule.upsample,
+        param=parts.param,
     )
     if inputs.masks is not None:
         parts.objective.style.set_masks(inputs.masks)
