@@ -162,7 +162,7 @@ def test_self_similarity_lowers_its_loss_on_real_weights(compose, tiny_images, t
     metrics = run(cfg, tmp_path / "ss")
     assert metrics["status"] == "completed"
     term = csv_column(tmp_path / "ss" / "losses.csv", "loss/content")
-    assert len(term) == 10 and term[-1] < 0.5 * term[0]
+    assert len(term) == 10 and term[-1] < 0.7 * term[0]  # re-drawn positions: a noisy fall
     assert Image.open(tmp_path / "ss" / "final.png").size == (64, 48)
     assert (tmp_path / "ss" / "snapshots" / "step_00005.png").is_file()
 
@@ -175,7 +175,7 @@ def test_a_run_recorded_before_the_groups_resumes_as_it_ran(compose, tiny_images
     base = [f"content={content}", f"style={style}", "size=32", "init=noise", "snapshot_every=0",
             "checkpoint=always", *TINY]  # fmt: skip
     run(compose([*base, "iterations=3"]), tmp_path / "old")
-    old_cfg = compose([*base, "iterations=3"])
+    old_cfg = OmegaConf.create(OmegaConf.to_container(compose([*base, "iterations=3"])))
     del old_cfg["param"], old_cfg["content_loss"]
     old_cfg.loss.content_term = {
         "_target_": "nst_research.terms.ContentLoss", "norm": "${loss.content_norm}"
