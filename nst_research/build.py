@@ -41,6 +41,8 @@ from nst_research.names import (
     LOSS_TOTAL,
     LOSS_TV,
 )
+from nst_research.params.base import Parametrisation
+from nst_research.params.pixels import Pixels
 from nst_research.resume import check_hashes
 from nst_research.schedules import Single, Stage, stage_at
 from nst_research.styles import StyleSet
@@ -67,6 +69,7 @@ class Parts:
     gpu: bool = False  # trainer=gpu (checked usable)
     gpu_flags: dict[str, bool] = field(default_factory=dict)  # cudnn_benchmark, tf32, channels_last
     bf16: bool = False
+    param: Parametrisation = field(default_factory=Pixels)
 
 
 def check(cfg: DictConfig) -> Parts:
@@ -82,7 +85,7 @@ def check(cfg: DictConfig) -> Parts:
     objective = Objective(
         content_layers,
         style_layers,
-        content_term=instantiate_choice(loss.content_term, "loss.content_term"),
+        content_term=instantiate_choice(cfg.content_loss, "content_loss"),
         style_term=style_term(cfg, checked.style_weights),
         tv_term=instantiate_choice(loss.tv_term, "loss.tv_term"),
         content_weight=loss.content_weight,
@@ -118,6 +121,7 @@ def check(cfg: DictConfig) -> Parts:
         gpu=gpu,
         gpu_flags={k: bool(cfg.trainer.get(k, True)) for k in GPU_FLAGS},
         bf16=bool(cfg.trainer.get("bf16", False)),
+        param=instantiate_choice(cfg.param, "param"),
     )
 
 
@@ -190,6 +194,7 @@ def build_module(parts: Parts, inputs: Inputs) -> tuple[StyleTransfer, str]:
         shown=_shown(parts.colour, inputs),
         later=inputs.stages[1:],
         upsample_mode=parts.schedule.upsample,
+        param=parts.param,
     )
     if inputs.masks is not None:
         parts.objective.style.set_masks(inputs.masks)

@@ -35,6 +35,8 @@ class NSTSchema:
     eval: Any = None
     colour: Any = None
     schedule: Any = None
+    param: Any = None
+    content_loss: Any = None
     content: str = "builtin:grace_hopper"
     style: Any = "builtin:swirls"  # a path, or a list of paths (several styles)
     size: int = 256
@@ -64,6 +66,8 @@ GROUPS = (
     "eval",
     "colour",
     "schedule",
+    "param",
+    "content_loss",
 )
 LIST_GROUPS = ("eval",)  # chosen as lists: eval=[style,ssim] (eval=[] for none)
 

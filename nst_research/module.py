@@ -1,4 +1,4 @@
-"""The LightningModule: the generated image is its only trainable parameter.
+"""The LightningModule: the generated image, or its parametrisation, is its only parameter.
 
 One Lightning step is one optimiser iteration (manual optimisation keeps the L-BFGS closure
 explicit). Content and style targets are computed at the start of fitting, and again at the
@@ -19,6 +19,8 @@ from nst_research.backbones.preprocessing import Preprocessing
 from nst_research.evaluations import LastEvaluation
 from nst_research.names import LOSS_TOTAL
 from nst_research.optim import OptimizerSpec
+from nst_research.params.base import Parametrisation
+from nst_research.params.pixels import Pixels
 from nst_research.schedules import StageImages, stage_at, upsample
 from nst_research.status import RunStatus, StepRecord
 from nst_research.terms import Objective
@@ -43,6 +45,10 @@ class StyleTransfer(pl.LightningModule):
         later: the images of the schedule's later stages (``schedule=pyramid``), each with the
             global step it starts at; ``content``, ``style`` and ``init`` are the first stage's.
         upsample_mode: how the image goes to the next stage's size.
+        param: the image's parametrisation (``param=``; None: :class:`Pixels`). The module's
+            one parameter ``self.param`` is ``param.encode(image)``; ``self.image`` decodes it,
+            and is what every loss, snapshot and metric sees. ``last_good`` (the divergence
+            restore) and the L-BFGS recall are kept in parameter space.
 
     The image is optimised in the extractor's input space (for caffe weights BGR 0..255 minus the
     mean), as in the reference implementations, so learning rates carry over from them. Each step
@@ -67,6 +73,7 @@ class StyleTransfer(pl.LightningModule):
         shown: Callable[[Tensor], Tensor] | None = None,
         later: Sequence[StageImages] = (),
         upsample_mode: str = "bilinear",
+        param: Parametrisation | None = None,
     ) -> None:
         super().__init__()
         self.bf16 = bf16
@@ -75,7 +82,8 @@ class StyleTransfer(pl.LightningModule):
         self.preprocess = preprocess
         self.objective = objective
         self.optimizer_factory = optimizer
-        self.image = nn.Parameter(preprocess(init).contiguous())
+        self.parametrisation = param if param is not None else Pixels()
+        self.param = nn.Parameter(self.parametrisation.encode(preprocess(init)).contiguous())
         self.register_buffer("content_image", preprocess(content), persistent=False)
         styles = style if isinstance(style, list | tuple) else [style]
         self.style_names = ["style_image"] + [f"style_image_{i}" for i in range(1, len(styles))]
@@ -84,7 +92,7 @@ class StyleTransfer(pl.LightningModule):
         self.shown = shown
         self.status = RunStatus.RUNNING
         self.record: StepRecord | None = None
-        self.register_buffer("last_good", self.image.detach().clone(), persistent=False)
+        self.register_buffer("last_good", self.param.detach().clone(), persistent=False)
         self._step_start: float | None = None
         self.spec: OptimizerSpec | None = None
         self._pending_scheduler_state: dict | None = None
@@ -94,6 +102,12 @@ class StyleTransfer(pl.LightningModule):
         self.last_evaluation = LastEvaluation()
         # Loss evaluations this process ran (forward + backward) and recalled (metrics.json).
         self.evaluations = {"computed": 0, "recalled": 0}
+
+    @property
+    def image(self) -> Tensor:
+        """The (1, 3, H, W) image in input space that the parameter decodes to (differentiable;
+        with ``param=pixels`` the parameter itself)."""
+        return self.parametrisation.decode(self.param, self.content_image.shape)
 
     # --- stages ---------------------------------------------------------------------------------
 
@@ -106,22 +120,24 @@ class StyleTransfer(pl.LightningModule):
         """Make stage ``index`` current: its content and style images as buffers and ``image``
         (input space, the stage's size; None: zeros, to be loaded from a checkpoint) as the
         optimised parameter. Targets and the optimiser are the caller's to renew."""
-        stage, device = self.stages[index], self.image.device
+        stage, device = self.stages[index], self.param.device
         self.content_image = self.preprocess(stage.content.to(device))
         for name, style in zip(self.style_names, stage.styles, strict=True):
             setattr(self, name, self.preprocess(style.to(device)))
         if image is None:
             image = torch.zeros_like(self.content_image)
-        self.image = nn.Parameter(image.detach().to(device).contiguous())
-        self.last_good = self.image.detach().clone()
+        encoded = self.parametrisation.encode(image.detach().to(device))
+        self.param = nn.Parameter(encoded.contiguous())
+        self.last_good = self.param.detach().clone()
         self.stage = index
 
     def _next_stage(self, index: int) -> None:
-        """Go on at stage ``index`` from the current image, upsampled (first step of the stage)."""
+        """Go on at stage ``index`` from the current image, upsampled (first step of the stage):
+        decoded, upsampled, encoded again at the new size."""
         hw = tuple(self.stages[index].content.shape[-2:])
         self.enter_stage(index, upsample(self.image.detach(), hw, self.upsample_mode))
         self.compute_targets()
-        self.spec = self.optimizer_factory([self.image])
+        self.spec = self.optimizer_factory([self.param])
         self.trainer.strategy.optimizers = [self.spec.optimizer]
 
     # --- targets and losses ---------------------------------------------------------------------
@@ -156,27 +172,27 @@ class StyleTransfer(pl.LightningModule):
         return self.objective(self._features(image), image)
 
     def evaluate(self) -> dict[str, Tensor]:
-        """The losses of the current image, with their gradient in ``image.grad``.
+        """The losses of the current image, with their gradient in ``param.grad``.
 
         An optimiser asking again at exactly the image of the previous evaluation (L-BFGS does:
         :mod:`nst_research.evaluations`) gets that evaluation's losses and gradient without a
         forward and backward pass; for terms that re-draw, only within the same iteration.
         """
         key = int(self.global_step) if self.objective.redraws else None
-        losses = self.last_evaluation.recall(self.image, key)
+        losses = self.last_evaluation.recall(self.param, key)
         if losses is not None:
             self.evaluations["recalled"] += 1
             return losses
         losses = self.compute_losses(self.image)
         self.manual_backward(losses[LOSS_TOTAL])
-        self.last_evaluation.keep(self.image, key, losses)
+        self.last_evaluation.keep(self.param, key, losses)
         self.evaluations["computed"] += 1
         return losses
 
     # --- optimisation ---------------------------------------------------------------------------
 
     def configure_optimizers(self):
-        self.spec = self.optimizer_factory([self.image])
+        self.spec = self.optimizer_factory([self.param])
         if self.spec.scheduler is not None and self._pending_scheduler_state is not None:
             self.spec.scheduler.load_state_dict(self._pending_scheduler_state)
         return self.spec.optimizer
@@ -197,6 +213,8 @@ class StyleTransfer(pl.LightningModule):
     def on_load_checkpoint(self, checkpoint: dict) -> None:
         own = {f"extractor.{k}": v for k, v in self.extractor.state_dict().items()}
         checkpoint["state_dict"].update(own)
+        if "image" in checkpoint["state_dict"]:  # saved before parametrisations: the pixels
+            checkpoint["state_dict"]["param"] = checkpoint["state_dict"].pop("image")
         extra = checkpoint.get("nst", {})
         stage = int(extra.get("stage", 0))
         if stage != self.stage:  # the image of that stage's size is loaded into the parameter
@@ -228,7 +246,7 @@ class StyleTransfer(pl.LightningModule):
                 captured.update({k: v.detach() for k, v in losses.items()})
             return losses[LOSS_TOTAL]
 
-        before = self.image.detach().clone()
+        before = self.param.detach().clone()
         opt.step(closure=closure)
         # One host sync per step for all the losses (L-BFGS syncs every step anyway); logging and
         # the progress bar read these floats, so they add no further syncs.
@@ -237,7 +255,7 @@ class StyleTransfer(pl.LightningModule):
         if not math.isfinite(losses[LOSS_TOTAL]):
             # The iterate this step started from is already bad: go back to the last good one.
             with torch.no_grad():
-                self.image.copy_(self.last_good)
+                self.param.copy_(self.last_good)
             self.status = RunStatus.DIVERGED
             self.record = StepRecord(int(self.global_step), losses, 0.0, self.status)
             self.trainer.should_stop = True

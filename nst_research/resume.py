@@ -75,6 +75,7 @@ def resume_config(cfg: DictConfig, overrides: list[str]) -> tuple[DictConfig, Pa
     resumed = OmegaConf.load(old / ".hydra" / "config.yaml")
     assert isinstance(resumed, DictConfig)
     _pin_schedule(resumed)
+    _add_new_groups(resumed)
     for override in overrides:
         key = override.partition("=")[0].lstrip("+~")
         if key not in ALLOWED:
@@ -100,6 +101,16 @@ def _pin_schedule(cfg: DictConfig) -> None:
     pins = instantiate(cfg.schedule).pinned(int(cfg.size), int(cfg.iterations))
     for key, value in pins.items():
         OmegaConf.update(cfg, f"schedule.{key}", value, force_add=True)
+
+
+def _add_new_groups(cfg: DictConfig) -> None:
+    """A run recorded before the ``param`` and ``content_loss`` groups existed ran on pixels with
+    the content term at ``loss.content_term``: give it those groups, as it ran."""
+    if "param" not in cfg:
+        cfg.param = {"_target_": "nst_research.params.pixels.Pixels"}
+    if "content_loss" not in cfg and "content_term" in cfg.get("loss", {}):
+        cfg.content_loss = cfg.loss.content_term
+        del cfg.loss["content_term"]
 
 
 def record_config(run_dir: Path, cfg: DictConfig) -> None:

@@ -59,8 +59,8 @@ def toy_module(optimizer=lbfgs, **loss) -> StyleTransfer:
 def test_only_trainable_parameter_is_the_image():
     module = toy_module()
     trainable = [(n, p) for n, p in module.named_parameters() if p.requires_grad]
-    assert [n for n, _ in trainable] == ["image"]
-    assert trainable[0][1] is module.image
+    assert [n for n, _ in trainable] == ["param"]  # param=pixels (default): the image itself
+    assert trainable[0][1] is module.image and module.image is module.param
     assert module.image.shape == (1, 3, 16, 16)
     opt = module.configure_optimizers()
     params = [p for group in opt.param_groups for p in group["params"]]
