@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import dataclasses
-import json
 import os
 import sys
 from pathlib import Path
@@ -18,11 +17,14 @@ from nst_research.compose import CONF_DIR as _CONF_DIR
 from nst_research.compose import CONFIG_PATH, set_search_path, user_config_dirs
 from nst_research.config import GROUPS, LIST_GROUPS, NSTSchema, register
 from nst_research.errors import NSTError
+from nst_research.io import hydra_files, locks
+from nst_research.io.claims import RESUMING
 from nst_research.names import OBJECTIVE
 from nst_research.status import RunStatus
 from nst_research.sweeps import FAILED_SWEEP
 
 CONF_DIR = str(_CONF_DIR)
+hydra_files.install()  # here, so that joblib's and submitit's workers (which import us) have it
 
 
 @hydra.main(version_base="1.3", config_path=CONFIG_PATH, config_name="config")
@@ -76,14 +78,14 @@ def _resume_config(cfg: DictConfig, overrides: list[str]) -> tuple[DictConfig, P
 
 def _record_failure(run_dir: Path, error: Exception) -> None:
     """A failed job still leaves a metrics.json saying why (sweep reports list it as failed)."""
-    from nst_research.files import write_text
+    from nst_research.files import write_json
 
     path = run_dir / "metrics.json"
     if path.exists() or (run_dir / "final.png").exists():  # never touch a finished run
         return
     try:
         record = {"status": str(RunStatus.FAILED), "error": f"{type(error).__name__}: {error}"}
-        write_text(path, json.dumps(record, indent=2))
+        write_json(path, record)
     except (OSError, NSTError):  # a full disk or an unwritable dir: the error line says so
         pass
 
@@ -239,6 +241,20 @@ def check_run_dir(argv: list[str]) -> str | None:
     return check_args(argv) or unwritable(place, key)
 
 
+def _resume_sweep(argv: list[str]) -> list[str]:
+    """``nst resume=SWEEP_DIR``: the recorded sweep's command (:mod:`nst_research.io.sweep_resume`);
+    any other command is returned as it is."""
+    from nst_research.io import sweep_resume
+    from nst_research.resume import resume_value
+
+    old = resume_value(argv)
+    if old is None or "," in old or not sweep_resume.is_sweep_dir(Path(old).expanduser()):
+        return argv
+    sweep_dir = Path(old).expanduser().absolute()
+    RESUMING["sweep"] = sweep_dir
+    return sweep_resume.command(sweep_dir, argv)
+
+
 _NO_RUN = {"-h", "--help", "--hydra-help", "--version", "-c", "--cfg", "-i", "--info",
            "-sc", "--shell-completion"}  # fmt: skip
 
@@ -248,6 +264,11 @@ def main() -> None:
     register()
     help_text.register()
     argv = sys.argv[1:]
+    try:
+        argv = _resume_sweep(argv)
+    except NSTError as e:
+        print(f"error: {e}", file=sys.stderr)
+        raise SystemExit(2) from None
     problem = (
         check_group_choices(argv)
         or check_top_level_values(argv)
@@ -257,6 +278,7 @@ def main() -> None:
     if problem:
         print(f"error: {problem}", file=sys.stderr)
         raise SystemExit(2)
+    sys.argv = [sys.argv[0], *argv]
     try:
         _app()
         if FAILED_SWEEP["failed"]:
@@ -264,6 +286,7 @@ def main() -> None:
         if _JOB_STARTED and not _MULTIRUN:  # a single run, done and written: skip the teardown
             from nst_research.edges import exit_now  # torch is loaded by now
 
+            locks.release_all()
             exit_now(0)
     except KeyboardInterrupt:
         what = (
