@@ -14,7 +14,8 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from omegaconf import DictConfig, OmegaConf
+import yaml
+from omegaconf import OmegaConf
 
 from nst_research.errors import ConfigError
 
@@ -36,19 +37,18 @@ def command(sweep_dir: Path, argv: list[str]) -> list[str]:
             f"resume={sweep_dir} goes on with that sweep as it was recorded and takes no other "
             f"arguments (got {' '.join(others)}); start a new sweep to change anything"
         )
-    recorded = OmegaConf.load(Path(sweep_dir) / "multirun.yaml")
-    assert isinstance(recorded, DictConfig)
-    sweeper = str(OmegaConf.select(recorded, "hydra.sweeper._target_"))
+    recorded = yaml.safe_load((Path(sweep_dir) / "multirun.yaml").read_text())["hydra"]
+    sweeper = str(recorded["sweeper"].get("_target_"))
     if sweeper != BASIC:
         raise ConfigError(
             f"cannot resume the sweep in {sweep_dir} with resume=: its sweeper ({sweeper}) is "
             "not Hydra's basic one; run its command again with the same hydra.sweep.dir"
         )
-    if str(OmegaConf.select(recorded, "hydra.sweep.subdir")) != "${hydra.job.num}":
+    if str(recorded["sweep"].get("subdir")) != "${hydra.job.num}":
         raise ConfigError(f"cannot resume the sweep in {sweep_dir}: its job dirs are not numbered")
-    task = [str(o) for o in recorded.hydra.overrides.task]
+    task = [str(o) for o in recorded["overrides"]["task"]]
     skip = ("hydra.sweep.dir=", "hydra.mode=", "hydra.sweeper._target_=")
-    hydra = [str(o) for o in recorded.hydra.overrides.hydra if not str(o).startswith(skip)]
+    hydra = [str(o) for o in recorded["overrides"]["hydra"] if not str(o).startswith(skip)]
     absolute = Path(sweep_dir).expanduser().absolute()
     return ["-m", *task, *hydra, f"hydra.sweep.dir={absolute}", f"hydra.sweeper._target_={RESUMER}"]
 
