@@ -17,7 +17,7 @@ from nst_research.compose import CONF_DIR as _CONF_DIR
 from nst_research.compose import CONFIG_PATH, set_search_path, user_config_dirs
 from nst_research.config import GROUPS, LIST_GROUPS, NSTSchema, register
 from nst_research.errors import NSTError
-from nst_research.io import hydra_files, locks
+from nst_research.io import hydra_files, locks, stop
 from nst_research.io.claims import RESUMING
 from nst_research.names import OBJECTIVE
 from nst_research.status import RunStatus
@@ -40,10 +40,21 @@ def _app(cfg: DictConfig) -> float | None:
     name = cfg.name or hc.job.override_dirname or "default"
     group = Path(hc.sweep.dir).name if multirun else None
     resume_from = None
+    worker = multirun and stop.in_worker()  # a joblib worker: Ctrl-C as nst_research.io.stop says
+    if worker and stop.stopping(run_dir):
+        return None
     try:
+        if worker:
+            stop.arm(True)
         if cfg.resume:
             cfg, resume_from = _resume_config(cfg, hc.overrides.task)
         metrics = run(cfg, run_dir, run_name=name, group=group, resume_from=resume_from)
+    except KeyboardInterrupt:
+        if not worker:
+            raise
+        stopped = KeyboardInterrupt("stopped before it started optimising")
+        _record_failure(run_dir, stopped, RunStatus.INTERRUPTED)
+        return None
     except Exception as e:
         _record_failure(run_dir, e)
         if multirun and os.environ.get("HYDRA_FULL_ERROR") != "1":
@@ -55,12 +66,15 @@ def _app(cfg: DictConfig) -> float | None:
             raise
         print(f"error: {e}", file=sys.stderr)
         sys.exit(e.exit_code)
+    finally:
+        if worker:
+            stop.arm(False)
     status = metrics["status"]
     final = metrics["final_image"]
     print(f"{status}: {metrics['iterations']} iterations, result in {final}")
     if status != RunStatus.COMPLETED and not multirun:
         sys.exit(130 if status == RunStatus.INTERRUPTED else 3)
-    if status == RunStatus.INTERRUPTED:  # Ctrl-C / SIGTERM in a sweep stops the sweep
+    if status == RunStatus.INTERRUPTED and not worker:  # Ctrl-C / SIGTERM stops the sweep
         raise KeyboardInterrupt
     # What a sweeper minimises; a job that did not complete has no value (a failed trial).
     return metrics.get(OBJECTIVE) if status == RunStatus.COMPLETED else None
@@ -76,7 +90,9 @@ def _resume_config(cfg: DictConfig, overrides: list[str]) -> tuple[DictConfig, P
     return resumed, ckpt
 
 
-def _record_failure(run_dir: Path, error: Exception) -> None:
+def _record_failure(
+    run_dir: Path, error: BaseException, status: RunStatus = RunStatus.FAILED
+) -> None:
     """A failed job still leaves a metrics.json saying why (sweep reports list it as failed)."""
     from nst_research.files import write_json
 
@@ -84,7 +100,7 @@ def _record_failure(run_dir: Path, error: Exception) -> None:
     if path.exists() or (run_dir / "final.png").exists():  # never touch a finished run
         return
     try:
-        record = {"status": str(RunStatus.FAILED), "error": f"{type(error).__name__}: {error}"}
+        record = {"status": str(status), "error": f"{type(error).__name__}: {error}"}
         write_json(path, record)
     except (OSError, NSTError):  # a full disk or an unwritable dir: the error line says so
         pass
@@ -289,10 +305,11 @@ def main() -> None:
             locks.release_all()
             exit_now(0)
     except KeyboardInterrupt:
+        multirun = _MULTIRUN or any(a in ("-m", "--multirun") for a in argv)
         what = (
-            "the sweep stopped; the current job saved its outputs as interrupted and later jobs "
-            "did not start"
-            if _MULTIRUN
+            "the sweep stopped; the running jobs saved their outputs as interrupted and later "
+            "jobs did not start"
+            if multirun
             else "the signal came while the run saved its outputs; they were saved first"
         )
         print(f"interrupted: {what}", file=sys.stderr)

@@ -19,7 +19,7 @@ from hydra.experimental.callback import Callback
 from omegaconf import DictConfig, OmegaConf
 
 from nst_research.errors import NSTError
-from nst_research.io import locks
+from nst_research.io import locks, stop
 
 RESUMING: dict[str, Path | None] = {"sweep": None}  # set by nst resume=SWEEP_DIR (cli.main)
 
@@ -103,4 +103,9 @@ class ClaimDir(Callback):
         claim_run_dir(_dir(config, "hydra.run.dir"))
 
     def on_multirun_start(self, config: DictConfig, **kwargs: Any) -> None:
-        claim_sweep_dir(_dir(config, "hydra.sweep.dir"))
+        sweep_dir = _dir(config, "hydra.sweep.dir")
+        claim_sweep_dir(sweep_dir)
+        stop.guard_parent(sweep_dir, str(OmegaConf.select(config, "hydra.launcher._target_")))
+
+    def on_multirun_end(self, config: DictConfig, **kwargs: Any) -> None:
+        stop.raise_if_stopped(_dir(config, "hydra.sweep.dir"))
