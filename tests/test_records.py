@@ -313,3 +313,16 @@ def test_a_full_disk_at_hydras_own_files_is_one_line_and_leaves_no_part_file(tmp
     assert not (run_dir / ".hydra").exists()  # config.yaml, written first, went too
     assert not (run_dir / "metrics.json").exists()
     assert [p for p in run_dir.rglob("*") if p.name.endswith(".tmp")] == []
+
+
+def test_an_api_run_into_a_killed_runs_dir_is_refused(compose, tiny_images, tmp_path):
+    from nst_research.errors import ConfigError
+    from nst_research.run import run
+
+    content, style = tiny_images
+    run_dir = tmp_path / "run"
+    (run_dir / "snapshots").mkdir(parents=True)
+    (run_dir / "snapshots" / "step_00003.png").write_bytes(b"old")
+    with pytest.raises(ConfigError, match=r"already holds another run's files \(snapshots\)"):
+        run(compose([f"content={content}", f"style={style}", *TINY]), run_dir)
+    assert os.listdir(run_dir) == ["snapshots"]

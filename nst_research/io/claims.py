@@ -73,9 +73,10 @@ def claim_run_dir(run_dir: Path) -> None:
         refuse(f"{run_dir} {what}; choose another hydra.run.dir{hint}")
 
 
-def claim_sweep_dir(sweep_dir: Path) -> None:
+def claim_sweep_dir(sweep_dir: Path, sweeper: str = "") -> None:
     """Lock a sweep's dir; refuse it if another process has it or it holds files, unless this
-    command resumes the sweep recorded there."""
+    command resumes the sweep recorded there (``nst resume=``, or the nst_optuna sweeper, which
+    resumes its study in ``optuna.db`` with new job numbers, never rewriting a job)."""
     try:
         locks.acquire(sweep_dir, "hydra.sweep.dir")
     except (NSTError, OSError) as e:
@@ -83,6 +84,8 @@ def claim_sweep_dir(sweep_dir: Path) -> None:
     names = locks.entries(sweep_dir)
     resuming = RESUMING["sweep"]
     if not names or (resuming is not None and resuming.absolute() == sweep_dir):
+        return
+    if "nst_optuna" in sweeper and "multirun.yaml" not in names:
         return
     locks.release(sweep_dir)
     jobs = sorted((n for n in names if n.isdigit()), key=int)
@@ -104,7 +107,7 @@ class ClaimDir(Callback):
 
     def on_multirun_start(self, config: DictConfig, **kwargs: Any) -> None:
         sweep_dir = _dir(config, "hydra.sweep.dir")
-        claim_sweep_dir(sweep_dir)
+        claim_sweep_dir(sweep_dir, str(OmegaConf.select(config, "hydra.sweeper._target_")))
         stop.guard_parent(sweep_dir, str(OmegaConf.select(config, "hydra.launcher._target_")))
 
     def on_multirun_end(self, config: DictConfig, **kwargs: Any) -> None:
