@@ -32,7 +32,16 @@ def refuse(message: str) -> None:
 
 
 def _dir(config: DictConfig, key: str) -> Path:
-    return Path(str(OmegaConf.select(config, key))).expanduser().absolute()
+    """The resolved dir (``${hydra:...}`` in it needs Hydra's config set, as run_job sets it);
+    one that cannot be resolved is refused here, never left unclaimed."""
+    from hydra.core.hydra_config import HydraConfig
+
+    try:
+        HydraConfig.instance().set_config(config)
+        return Path(str(OmegaConf.select(config, key))).expanduser().absolute()
+    except Exception as e:
+        refuse(f"{key} cannot be resolved ({' '.join(str(e).split())})")
+        raise  # unreachable: refuse exits
 
 
 def _record_status(run_dir: Path) -> str | None:
