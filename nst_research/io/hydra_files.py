@@ -33,6 +33,9 @@ def save_config(cfg: DictConfig | ListConfig, filename: str, output_dir: Path) -
     except NSTError as e:
         for path in _WRITTEN:
             path.unlink(missing_ok=True)
+        for log in Path(output_dir).parent.glob("*.log"):  # Hydra's job log, still empty
+            if log.stat().st_size == 0:
+                log.unlink()
         try:
             Path(output_dir).rmdir()
         except OSError:
