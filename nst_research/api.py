@@ -20,6 +20,7 @@ from omegaconf import DictConfig, OmegaConf
 
 from nst_research.compose import compose
 from nst_research.errors import ConfigError
+from nst_research.files import write_text
 
 
 class Result(NamedTuple):
@@ -59,9 +60,7 @@ def stylize(
     run_dir = Path(run_dir).expanduser().resolve()
     run_name = name or config.get("name") or ",".join(sorted(overrides)) or "default"
     metrics = run(config, run_dir, run_name=run_name)
-    saved = run_dir / ".hydra" / "config.yaml"
-    saved.parent.mkdir(parents=True, exist_ok=True)
-    OmegaConf.save(config, saved)
+    write_text(run_dir / ".hydra" / "config.yaml", OmegaConf.to_yaml(config))
     with Image.open(metrics["final_image"]) as image:
         final = image.convert("RGB")
     return Result(final, metrics, run_dir)

@@ -229,6 +229,9 @@ def make_run_dir(run_dir: Path) -> None:
         raise nice from e
 
 
+RUN_FILES = ("metrics.json", "checkpoint.ckpt", "losses.csv", "eval.csv", "snapshots")
+
+
 @dataclass
 class Run:
     """Everything :func:`nst_research.run.fit` needs; built by :func:`build`."""
@@ -305,6 +308,12 @@ def build(
     run_dir = Path(run_dir)
     if (run_dir / "final.png").exists():
         raise ConfigError(f"{run_dir} already holds a finished run; choose another hydra.run.dir")
+    left = [n for n in RUN_FILES if (run_dir / n).exists()]  # a killed or failed run's (API runs)
+    if left:
+        raise ConfigError(
+            f"{run_dir} already holds another run's files ({', '.join(left)}); "
+            "choose another hydra.run.dir"
+        )
     pl.seed_everything(parts.seed, workers=False, verbose=False)
     _warn_short_schedule(parts.stages, int(cfg.iterations))
     inputs = read_inputs(cfg, parts)

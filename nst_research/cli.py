@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import dataclasses
-import json
 import os
 import sys
 from pathlib import Path
@@ -18,11 +17,14 @@ from nst_research.compose import CONF_DIR as _CONF_DIR
 from nst_research.compose import CONFIG_PATH, set_search_path, user_config_dirs
 from nst_research.config import GROUPS, LIST_GROUPS, NSTSchema, register
 from nst_research.errors import NSTError
+from nst_research.io import hydra_files, locks, stop
+from nst_research.io.claims import RESUMING
 from nst_research.names import OBJECTIVE
 from nst_research.status import RunStatus
 from nst_research.sweeps import FAILED_SWEEP
 
 CONF_DIR = str(_CONF_DIR)
+hydra_files.install()  # here, so that joblib's and submitit's workers (which import us) have it
 
 
 @hydra.main(version_base="1.3", config_path=CONFIG_PATH, config_name="config")
@@ -38,10 +40,21 @@ def _app(cfg: DictConfig) -> float | None:
     name = cfg.name or hc.job.override_dirname or "default"
     group = Path(hc.sweep.dir).name if multirun else None
     resume_from = None
+    worker = multirun and stop.in_worker()  # a joblib worker: Ctrl-C as nst_research.io.stop says
+    if worker and stop.stopping(run_dir):
+        return None
     try:
+        if worker:
+            stop.arm(True)
         if cfg.resume:
             cfg, resume_from = _resume_config(cfg, hc.overrides.task)
         metrics = run(cfg, run_dir, run_name=name, group=group, resume_from=resume_from)
+    except KeyboardInterrupt:
+        if not worker:
+            raise
+        stopped = KeyboardInterrupt("stopped before it started optimising")
+        _record_failure(run_dir, stopped, RunStatus.INTERRUPTED)
+        return None
     except Exception as e:
         _record_failure(run_dir, e)
         if multirun and os.environ.get("HYDRA_FULL_ERROR") != "1":
@@ -53,12 +66,15 @@ def _app(cfg: DictConfig) -> float | None:
             raise
         print(f"error: {e}", file=sys.stderr)
         sys.exit(e.exit_code)
+    finally:
+        if worker:
+            stop.arm(False)
     status = metrics["status"]
     final = metrics["final_image"]
     print(f"{status}: {metrics['iterations']} iterations, result in {final}")
     if status != RunStatus.COMPLETED and not multirun:
         sys.exit(130 if status == RunStatus.INTERRUPTED else 3)
-    if status == RunStatus.INTERRUPTED:  # Ctrl-C / SIGTERM in a sweep stops the sweep
+    if status == RunStatus.INTERRUPTED and not worker:  # Ctrl-C / SIGTERM stops the sweep
         raise KeyboardInterrupt
     # What a sweeper minimises; a job that did not complete has no value (a failed trial).
     return metrics.get(OBJECTIVE) if status == RunStatus.COMPLETED else None
@@ -74,16 +90,18 @@ def _resume_config(cfg: DictConfig, overrides: list[str]) -> tuple[DictConfig, P
     return resumed, ckpt
 
 
-def _record_failure(run_dir: Path, error: Exception) -> None:
+def _record_failure(
+    run_dir: Path, error: BaseException, status: RunStatus = RunStatus.FAILED
+) -> None:
     """A failed job still leaves a metrics.json saying why (sweep reports list it as failed)."""
-    from nst_research.files import write_text
+    from nst_research.files import write_json
 
     path = run_dir / "metrics.json"
     if path.exists() or (run_dir / "final.png").exists():  # never touch a finished run
         return
     try:
-        record = {"status": str(RunStatus.FAILED), "error": f"{type(error).__name__}: {error}"}
-        write_text(path, json.dumps(record, indent=2))
+        record = {"status": str(status), "error": f"{type(error).__name__}: {error}"}
+        write_json(path, record)
     except (OSError, NSTError):  # a full disk or an unwritable dir: the error line says so
         pass
 
@@ -239,6 +257,20 @@ def check_run_dir(argv: list[str]) -> str | None:
     return check_args(argv) or unwritable(place, key)
 
 
+def _resume_sweep(argv: list[str]) -> list[str]:
+    """``nst resume=SWEEP_DIR``: the recorded sweep's command (:mod:`nst_research.io.sweep_resume`);
+    any other command is returned as it is."""
+    from nst_research.io import sweep_resume
+    from nst_research.resume import resume_value
+
+    old = resume_value(argv)
+    if old is None or "," in old or not sweep_resume.is_sweep_dir(Path(old).expanduser()):
+        return argv
+    sweep_dir = Path(old).expanduser().absolute()
+    RESUMING["sweep"] = sweep_dir
+    return sweep_resume.command(sweep_dir, argv)
+
+
 _NO_RUN = {"-h", "--help", "--hydra-help", "--version", "-c", "--cfg", "-i", "--info",
            "-sc", "--shell-completion"}  # fmt: skip
 
@@ -248,6 +280,11 @@ def main() -> None:
     register()
     help_text.register()
     argv = sys.argv[1:]
+    try:
+        argv = _resume_sweep(argv)
+    except NSTError as e:
+        print(f"error: {e}", file=sys.stderr)
+        raise SystemExit(2) from None
     problem = (
         check_group_choices(argv)
         or check_top_level_values(argv)
@@ -257,6 +294,7 @@ def main() -> None:
     if problem:
         print(f"error: {problem}", file=sys.stderr)
         raise SystemExit(2)
+    sys.argv = [sys.argv[0], *argv]
     try:
         _app()
         if FAILED_SWEEP["failed"]:
@@ -264,12 +302,14 @@ def main() -> None:
         if _JOB_STARTED and not _MULTIRUN:  # a single run, done and written: skip the teardown
             from nst_research.edges import exit_now  # torch is loaded by now
 
+            locks.release_all()
             exit_now(0)
     except KeyboardInterrupt:
+        multirun = _MULTIRUN or any(a in ("-m", "--multirun") for a in argv)
         what = (
-            "the sweep stopped; the current job saved its outputs as interrupted and later jobs "
-            "did not start"
-            if _MULTIRUN
+            "the sweep stopped; the running jobs saved their outputs as interrupted and later "
+            "jobs did not start"
+            if multirun
             else "the signal came while the run saved its outputs; they were saved first"
         )
         print(f"interrupted: {what}", file=sys.stderr)

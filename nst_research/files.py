@@ -10,6 +10,8 @@ read-only or forbidden place (``EROFS``, ``EACCES``, ``EPERM``) is a :class:`Unw
 from __future__ import annotations
 
 import errno
+import json
+import math
 import os
 import secrets
 import shutil
@@ -17,6 +19,7 @@ import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
 
 from nst_research.errors import NSTError
 
@@ -122,6 +125,35 @@ def _write_file(tmp: Path, data: bytes) -> None:
 def write_text(dest: str | os.PathLike[str], text: str) -> Path:
     """Write ``text`` (UTF-8) to ``dest`` atomically; return the path."""
     return write_bytes(dest, text.encode("utf-8"))
+
+
+def strict(value: Any, path: str = "", non_finite: dict[str, str] | None = None) -> Any:
+    """``value`` with every non-finite float replaced by None; ``non_finite`` gets, for each,
+    its dotted path and what it was (``"nan"``, ``"inf"``, ``"-inf"``)."""
+    if isinstance(value, float) and not math.isfinite(value):
+        if non_finite is not None:
+            non_finite[path or "."] = str(value)
+        return None
+    if isinstance(value, dict):
+        return {
+            k: strict(v, f"{path}.{k}" if path else str(k), non_finite) for k, v in value.items()
+        }
+    if isinstance(value, list | tuple):
+        return [strict(v, f"{path}[{i}]", non_finite) for i, v in enumerate(value)]
+    return value
+
+
+def write_json(dest: str | os.PathLike[str], record: Any) -> Path:
+    """Write ``record`` as strict JSON (RFC 8259: no ``NaN``/``Infinity``), atomically.
+
+    A non-finite number becomes ``null`` and, for a dict record, the key ``non_finite`` maps the
+    dotted path of each to what it was (``{"objective": "inf"}``), so the reason stays on record.
+    """
+    non_finite: dict[str, str] = {}
+    clean = strict(record, "", non_finite)
+    if non_finite and isinstance(clean, dict):
+        clean["non_finite"] = non_finite
+    return write_text(dest, json.dumps(clean, indent=2, allow_nan=False) + "\n")
 
 
 def unwritable(value: str, key: str) -> str | None:

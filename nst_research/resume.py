@@ -54,7 +54,39 @@ def check_args(argv: list[str]) -> str | None:
                 f"{key.lstrip('+~')}; only these keys may be given with it: {', '.join(ALLOWED)} "
                 "(start a new run to change anything else)"
             )
-    return _check_dir(Path(old).expanduser())
+    return _check_dir(Path(old).expanduser()) or _check_length(Path(old).expanduser(), argv)
+
+
+def steps_done(old: Path) -> int | None:
+    """The steps the run in ``old`` did (its ``metrics.json``), None if it does not say."""
+    try:
+        return int(json.loads((old / "metrics.json").read_text())["iterations"])
+    except (OSError, ValueError, KeyError, TypeError):
+        return None
+
+
+def _check_length(old: Path, argv: list[str]) -> str | None:
+    """One line when the resumed run would do no step: ``iterations`` (given, else the run's
+    own) not above the steps it already did; nothing would run, yet a new record would say so."""
+    done = steps_done(old)
+    given = [a.partition("=")[2] for a in argv if a.partition("=")[0].lstrip("+") == "iterations"]
+    if done is None:
+        return None
+    if given:
+        wanted = given[-1].split(",")
+    else:
+        wanted = [str(OmegaConf.load(old / ".hydra" / "config.yaml").get("iterations"))]
+    for item in wanted:
+        try:
+            n = int(item)
+        except ValueError:
+            continue
+        if n <= done:
+            return (
+                f"cannot resume {old} to iterations={n}: it already did {done} iterations; "
+                f"give more, e.g. resume={old} iterations={done + max(done, 1)}"
+            )
+    return None
 
 
 def _check_dir(old: Path) -> str | None:

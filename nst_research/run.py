@@ -6,7 +6,6 @@
 
 from __future__ import annotations
 
-import json
 import time
 from pathlib import Path
 from typing import Any
@@ -19,7 +18,7 @@ from nst_research import edges
 from nst_research.build import Run, build, check
 from nst_research.callbacks import log_image
 from nst_research.errors import NSTError
-from nst_research.files import DiskFull, UnwritableDir, atomic_path, write_text
+from nst_research.files import DiskFull, UnwritableDir, atomic_path, write_json
 from nst_research.images import save_image
 from nst_research.memory import peak_mb, reset_peak
 from nst_research.metrics import objective_value
@@ -179,5 +178,5 @@ def _write_outputs(
         "final_image": str(final),
         **run.provenance,
     }
-    write_text(run.run_dir / "metrics.json", json.dumps(metrics, indent=2))
+    write_json(run.run_dir / "metrics.json", metrics)
     return metrics

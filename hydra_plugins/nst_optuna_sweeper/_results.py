@@ -10,6 +10,8 @@ import optuna
 import yaml
 from optuna.trial import FrozenTrial, TrialState
 
+from nst_research.files import write_text
+
 from ._space import format_value
 
 RESULTS = "optimization_results.yaml"
@@ -44,7 +46,7 @@ def summarize(study: optuna.Study) -> dict[str, Any]:
 def write_results(study: optuna.Study, sweep_dir: Path) -> dict[str, Any]:
     """Write ``optimization_results.yaml`` (:func:`summarize`) and ``trials.csv``; return the summary."""
     summary = summarize(study)
-    (sweep_dir / RESULTS).write_text(yaml.safe_dump(summary, sort_keys=False))
+    write_text(sweep_dir / RESULTS, yaml.safe_dump(summary, sort_keys=False))
     write_trials_csv(study.get_trials(deepcopy=False), sweep_dir / TRIALS)
     return summary
 

@@ -24,6 +24,7 @@ from nst_research.figures.drawing import Grid, assemble, input_tile
 from nst_research.figures.recipes import get_figure
 from nst_research.figures.settings import SETTINGS, relabel
 from nst_research.figures.specs import FigureSpec, Tile
+from nst_research.files import write_json, write_text
 from nst_research.grid import load_rgb
 from nst_research.names import EVAL_CONTENT_RATIO, EVAL_STYLE_RATIO
 from nst_research.status import RunStatus
@@ -134,9 +135,9 @@ def _write_hydra_files(run_dir: Path, cfg: Any, overrides: Sequence[str]) -> Non
     from omegaconf import OmegaConf
 
     (run_dir / ".hydra").mkdir(parents=True)
-    (run_dir / ".hydra" / "config.yaml").write_text(OmegaConf.to_yaml(cfg))
-    (run_dir / ".hydra" / "overrides.yaml").write_text(
-        "".join(f"- {json.dumps(o)}\n" for o in overrides)
+    write_text(run_dir / ".hydra" / "config.yaml", OmegaConf.to_yaml(cfg))
+    write_text(
+        run_dir / ".hydra" / "overrides.yaml", "".join(f"- {json.dumps(o)}\n" for o in overrides)
     )
 
 
@@ -276,5 +277,5 @@ def make_figure(
     caption = _caption(opts, scores=any(under.values()), inits=inits)
     grid = assemble(fig, images, out / name, caption, opts.settings, notes, under)
     manifest = _manifest(name, opts, grid, results, time.perf_counter() - start)
-    (root / "figure.json").write_text(json.dumps(manifest, indent=2))
+    write_json(root / "figure.json", manifest)
     return grid, results

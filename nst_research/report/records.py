@@ -97,7 +97,10 @@ def find_job_dirs(sweep_dir: Path) -> list[Path]:
     found = {
         p.parent.parent
         for p in sweep_dir.rglob("overrides.yaml")
-        if p.parent.name == ".hydra" and p.parent.parent != sweep_dir
+        if p.parent.name == ".hydra"
+        and p.parent.parent != sweep_dir
+        # jobs set aside by a resumed sweep (``.stopped/``) are not the sweep's jobs
+        and not any(part.startswith(".") for part in p.parent.parent.relative_to(sweep_dir).parts)
     }
 
     def key(path: Path) -> tuple[tuple[Any, ...], ...]:
