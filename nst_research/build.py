@@ -49,6 +49,12 @@ from nst_research.terms import FeatureLoss, Objective
 
 def _instantiate(node: Any, key: str) -> Any:
     """``hydra.utils.instantiate`` with its errors as one line (the term's own one if it has one)."""
+    missing = sorted(OmegaConf.missing_keys(node)) if isinstance(node, DictConfig) else []
+    if missing:
+        raise ConfigError(
+            f"{missing[0]} must be set (e.g. {missing[0]}=...)"
+            + (": init=image needs init.path=PHOTO.jpg" if missing[0] == "init.path" else "")
+        )
     try:
         return instantiate(node)
     except MissingMandatoryValue as e:

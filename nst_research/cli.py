@@ -21,6 +21,7 @@ from nst_research.errors import NSTError
 from nst_research.names import OBJECTIVE
 from nst_research.status import RunStatus
 from nst_research.sweeps import FAILED_SWEEP
+from nst_research.validation.overrides import did_you_mean
 
 CONF_DIR = str(_CONF_DIR)
 
@@ -133,10 +134,11 @@ def check_top_level_values(argv: list[str]) -> str | None:
         if not sep or key.startswith(("+", "~", "-")) or "." in key or "/" in key:
             continue
         if key not in _TOP_LEVEL and key not in GROUPS and key != "hydra":
-            known = ", ".join(k for k in _TOP_LEVEL if k not in GROUPS)
+            known = [k for k in _TOP_LEVEL if k not in GROUPS]
+            hint = did_you_mean(key, [*known, *GROUPS])
             return (
-                f"unknown key {key!r}; top-level keys are: {known} "
-                f"(config groups: {', '.join(GROUPS)}; add a new key with +{key}=...)"
+                f"unknown key {key!r}{hint}; top-level keys are: {', '.join(known)} "
+                f"(config groups: {', '.join(GROUPS)})"
             )
         kind = _NUMBERS.get(key)
         if kind is None or any(c in value for c in "()[]{}$"):
@@ -206,10 +208,8 @@ def check_group_keys(argv: list[str]) -> str | None:
         for option in chosen.get(group, []):
             keys = _group_keys(group, option)
             if keys is not None and name not in keys:
-                return (
-                    f"unknown key {name!r} in {group}={option} (its keys: {', '.join(keys)}); "
-                    f"fix the name, or add a new key with +{key}=..."
-                )
+                hint = did_you_mean(name, keys, f"{group}.")
+                return f"unknown key {name!r} in {group}={option}{hint}; its keys: {', '.join(keys)}"
     return None
 
 
@@ -248,14 +248,12 @@ def main() -> None:
     register()
     help_text.register()
     argv = sys.argv[1:]
-    problem = (
-        check_group_choices(argv)
-        or check_top_level_values(argv)
-        or check_group_keys(argv)
-        or check_run_dir(argv)
-    )
+    from nst_research.validation.preflight import check_command
+
+    problem = check_command(argv)  # every job composed and checked; nothing written yet
     if problem:
-        print(f"error: {problem}", file=sys.stderr)
+        for line in problem.splitlines():
+            print(f"error: {line}", file=sys.stderr)
         raise SystemExit(2)
     try:
         _app()

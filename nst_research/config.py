@@ -136,6 +136,10 @@ def style_list(style: Any) -> list[str]:
     return [str(s) for s in items]
 
 
+def _shown(value: Any) -> str:
+    return str(list(value)) if isinstance(value, list | ListConfig | tuple) else repr(value)
+
+
 def masks_on(masks: Any) -> bool:
     """Whether spatial control is on (``masks.content`` or ``masks.files`` set)."""
     return bool(masks) and bool(masks.get("content") or masks.get("files"))
@@ -148,6 +152,12 @@ def style_weights(cfg: DictConfig) -> list[float]:
     guided = masks_on(cfg.get("masks"))
     if blend is None:
         return [1.0] * len(styles) if guided else [1.0 / len(styles)] * len(styles)
+    if len(styles) == 1 and not guided:
+        raise ConfigError(
+            f"style_blend={_shown(blend)} weights the styles of a list, and there is one style; "
+            "remove style_blend (scale the style with loss.style_weight), or give a list "
+            "(style=[a.jpg,b.jpg] style_blend=[0.7,0.3])"
+        )
     if not isinstance(blend, list | ListConfig | tuple) or len(blend) != len(styles):
         n = len(blend) if isinstance(blend, list | ListConfig | tuple) else 1
         raise ConfigError(

@@ -199,7 +199,14 @@ class CSVLog:
 class WandbLog:
     """``logger=wandb``: a W&B run through Lightning's WandbLogger (offline by default)."""
 
-    MODES = {"offline": "offline", "online": "online", "disabled": "disabled"}
+    # W&B's names, also as WANDB_MODE gives them (dryrun = offline, run = online)
+    MODES = {
+        "offline": "offline",
+        "online": "online",
+        "disabled": "disabled",
+        "dryrun": "offline",
+        "run": "online",
+    }
 
     def __init__(
         self,
@@ -209,7 +216,7 @@ class WandbLog:
         group: str | None = None,
         tags: list[str] | tuple[str, ...] = (),
     ) -> None:
-        self.mode = choose(self.MODES, mode, "logger.mode")
+        self.mode = choose(self.MODES, mode, "logger.mode (default: $WANDB_MODE)")
         self.project, self.entity, self.group, self.tags = project, entity, group, list(tags)
 
     def __call__(self, run_dir: Path, run_name: str, group: str | None, job_type: str):
@@ -230,12 +237,13 @@ class WandbLog:
                 group=self.group or group,
                 job_type=job_type,
                 tags=self.tags,
-                save_dir=str(run_dir),
+                save_dir=os.environ.get("WANDB_DIR") or str(run_dir),  # honour WANDB_DIR
                 offline=mode == "offline",
                 mode=mode,
                 settings=wandb.Settings(init_timeout=60),
             )
             logger._wandb_init.pop("anonymous", None)  # deprecated in wandb; Lightning sends it
+            logger.nst_run_dir = str(run_dir)
             logger.experiment  # noqa: B018 - start the run now, so a failure shows here
         except Exception as e:  # W&B must never cost the run its own outputs
             warn(f"W&B could not start ({type(e).__name__}: {e}); going on without it")
@@ -271,7 +279,8 @@ def _finish_logger(logger, status: str, summary: dict[str, Any]) -> None:
 
     for key, value in summary.items():
         logger.experiment.summary[key] = value
-    log_final_artifact(logger.experiment, Path(logger.save_dir) / "final.png", summary)
+    run_dir = getattr(logger, "nst_run_dir", None) or logger.save_dir  # WANDB_DIR may differ
+    log_final_artifact(logger.experiment, Path(run_dir) / "final.png", summary)
     exit_codes = {RunStatus.COMPLETED: 0, RunStatus.INTERRUPTED: 255}
     wandb.finish(exit_code=exit_codes.get(RunStatus(status), 1))
 

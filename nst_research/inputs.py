@@ -22,6 +22,7 @@ from nst_research.mask_files import load_masks, mask_paths
 from nst_research.memory import check_fits, term_work
 from nst_research.names import layer_names
 from nst_research.schedules import StageImages
+from nst_research.validation.sizes import check_positions
 
 if TYPE_CHECKING:
     from nst_research.build import Parts
@@ -97,6 +98,7 @@ def load_inputs(cfg: DictConfig, parts: Parts) -> Inputs:
                 f"the {role} image is {iw}x{ih} px after resizing{where}, too small for layer "
                 f"{deepest}: its short side must be at least {smallest} px (raise {fix})"
             )
+    check_positions(parts.objective, cfg.model.arch, [first_hw, *first_hws], where, fix)
     masks = load_masks(cfg.masks, (h, w)) if masks_on(cfg.get("masks")) else None
     history_size = int(cfg.optimizer.get("history_size", 0) or 0)
     device = torch.device("cuda" if use_gpu(cfg) else "cpu")
@@ -112,7 +114,9 @@ def load_inputs(cfg: DictConfig, parts: Parts) -> Inputs:
     for i, p in enumerate(style_paths):
         hashes[_style_key(i)], paths[_style_key(i)] = file_sha256(p), str(p)
     if cfg.init.get("path"):
-        hashes["init"] = file_sha256(resolve_image(cfg.init.path, "init image"))
+        init_path = resolve_image(cfg.init.path, "init image")
+        load_image(init_path, role="init image")  # missing or unreadable: one line
+        hashes["init"] = file_sha256(init_path)
     for key, p in mask_paths(cfg.get("masks")).items():
         hashes[key], paths[key] = file_sha256(p), str(p)
     stages = []

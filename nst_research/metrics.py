@@ -248,7 +248,7 @@ def parse_objective(text: str, known: list[str]) -> dict[str, float]:
         if name not in known:
             raise ConfigError(
                 f"objective={text!r} uses {name!r}, which this run does not compute; "
-                f"use a weighted sum of: {', '.join(known)} (e.g. objective=eval/style_ratio)"
+                f"use a weighted sum of: {', '.join(known)} (e.g. objective={known[0]})"
             )
         w = (-1.0 if sign == "-" else 1.0) * (float(coef) if coef else 1.0)
         weights[name] = weights.get(name, 0.0) + w

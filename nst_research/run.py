@@ -18,6 +18,7 @@ from omegaconf import DictConfig
 from nst_research import edges
 from nst_research.build import Run, build, use_gpu
 from nst_research.callbacks import log_image
+from nst_research.config import validate
 from nst_research.errors import NSTError
 from nst_research.files import DiskFull, UnwritableDir, atomic_path, write_text
 from nst_research.images import save_image
@@ -40,6 +41,7 @@ def run(
     from its image, optimiser state and step up to ``cfg.iterations`` in total. Process-wide
     settings the run changes are restored when it returns.
     """
+    validate(cfg)  # every value checked before run_settings applies any (trainer.threads)
     with edges.run_settings(cfg.trainer, gpu=use_gpu(cfg)):
         return fit(build(cfg, run_dir, run_name, group, resume_from))
 
