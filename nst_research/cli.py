@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import functools
 import json
 import os
 import sys
@@ -156,6 +157,7 @@ def check_top_level_values(argv: list[str]) -> str | None:
     return None
 
 
+@functools.lru_cache(maxsize=256)
 def _group_keys(group: str, option: str) -> list[str] | None:
     """The keys of ``conf/<group>/<option>.yaml``, with those of the same-group configs it extends
     (its ``defaults`` list); keys starting with ``_`` (``_target_``) are not for users."""
@@ -172,6 +174,11 @@ def _group_keys(group: str, option: str) -> list[str] | None:
     return keys
 
 
+@functools.lru_cache(maxsize=1)
+def _defaults():
+    return OmegaConf.load(Path(CONF_DIR) / "config.yaml").defaults
+
+
 def check_group_keys(argv: list[str]) -> str | None:
     """One line for ``group.key=value`` naming a key the chosen option of that group lacks.
 
@@ -181,7 +188,7 @@ def check_group_keys(argv: list[str]) -> str | None:
     """
     if any(a.startswith("+") and "=" in a and "." not in a.partition("=")[0] for a in argv):
         return None
-    defaults = OmegaConf.load(Path(CONF_DIR) / "config.yaml").defaults
+    defaults = _defaults()
     chosen: dict[str, list[str]] = {}
     for item in defaults:
         if isinstance(item, DictConfig):

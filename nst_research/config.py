@@ -175,6 +175,9 @@ def style_weights(cfg: DictConfig) -> list[float]:
 def check_masks(cfg: DictConfig) -> None:
     """``masks.content`` with one label colour per style, or ``masks.files`` with one per style."""
     masks = cfg.get("masks")
+    tolerance = masks.get("tolerance", 0) if masks else 0
+    if isinstance(tolerance, bool) or not isinstance(tolerance, int) or not 0 <= tolerance <= 255:
+        raise ConfigError(f"masks.tolerance={tolerance!r} must be an integer in 0..255")
     if not masks_on(masks):
         return
     n = len(style_list(cfg.style))
@@ -191,9 +194,6 @@ def check_masks(cfg: DictConfig) -> None:
             f"{key} has {count} entries for {n} style images; give one per style "
             f"(region i gets style[i])"
         )
-    tolerance = masks.get("tolerance", 0)
-    if not isinstance(tolerance, int) or not 0 <= tolerance <= 255:
-        raise ConfigError(f"masks.tolerance={tolerance!r} must be an integer in 0..255")
 
 
 def validate(cfg: DictConfig) -> tuple[dict[str, float], dict[str, float]]:
@@ -229,6 +229,9 @@ def validate(cfg: DictConfig) -> tuple[dict[str, float], dict[str, float]]:
     check_masks(cfg)
     if cfg.seed is not None and not 0 <= cfg.seed < 2**32:
         raise ConfigError(f"seed={cfg.seed} must be in 0..2**32-1 (or null for a random seed)")
+    devices = cfg.trainer.get("devices", 1)
+    if devices != "auto" and (isinstance(devices, bool) or not isinstance(devices, int) or devices < 1):
+        raise ConfigError(f"trainer.devices={devices!r} must be an integer >= 1 (or auto)")
     threads = cfg.trainer.get("threads")
     if threads is not None and (not isinstance(threads, int) or threads < 0):
         raise ConfigError(

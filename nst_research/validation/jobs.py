@@ -12,6 +12,7 @@ from __future__ import annotations
 import copy
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
+from pathlib import Path
 from typing import Any
 
 from omegaconf import DictConfig, OmegaConf, open_dict, read_write
@@ -21,35 +22,58 @@ from nst_research.validation.overrides import did_you_mean, parse
 from nst_research.validation.translate import one_line
 
 
+# Composed defaults and group look-ups, per config files (their paths, sizes and times) and group
+# overrides: a sweep over values composes once; so do repeated checks in one process (tests).
+_CACHE: dict[tuple, Any] = {}
+
+
+def _files_signature() -> tuple:
+    import os
+
+    from nst_research.compose import CONF_DIR, EXPERIMENTS_DIR, user_config_dirs
+
+    out: list = [os.environ.get("NST_CONFIG_DIR"), os.environ.get("NST_PRESETS")]
+    for d in {*user_config_dirs(), CONF_DIR, EXPERIMENTS_DIR}:
+        files = sorted(Path(d).rglob("*.yaml")) if Path(d).is_dir() else []
+        out += [(str(p), p.stat().st_mtime_ns, p.stat().st_size) for p in files]
+    return tuple(sorted(map(str, out)))
+
+
 class Composer:
     """Hydra's config loader on nst's config, with the composed defaults cached per group choice."""
 
     def __init__(self, loader: Any) -> None:
         self.loader = loader
-        self.cache: dict[tuple[str, ...], DictConfig] = {}
-        # the repository with the primary config's hydra.searchpath (the presets), as Hydra's
-        try:
-            _, self.repo = loader._parse_overrides_and_create_caching_repo("config", [])
-        except Exception as e:
-            raise ConfigError(one_line(e, None)) from None
+        self.signature = _files_signature()
+        self.repo: Any = None
 
     def is_group(self, ov: Any) -> bool:
-        return bool(self.repo.group_exists(ov.key_or_group))
+        key = (self.signature, "group", ov.key_or_group)
+        if key not in _CACHE:
+            if self.repo is None:  # with the primary config's hydra.searchpath (the presets)
+                try:
+                    _, self.repo = self.loader._parse_overrides_and_create_caching_repo(
+                        "config", []
+                    )
+                except Exception as e:
+                    raise ConfigError(one_line(e, None)) from None
+            _CACHE[key] = bool(self.repo.group_exists(ov.key_or_group))
+        return _CACHE[key]
 
     def base(self, group_overrides: Sequence[str]) -> DictConfig:
         from hydra.types import RunMode
 
-        key = tuple(group_overrides)
-        if key not in self.cache:
+        key = (self.signature, "base", *group_overrides)
+        if key not in _CACHE:
             try:
-                self.cache[key] = self.loader.load_configuration(
-                    config_name="config", overrides=list(key), run_mode=RunMode.RUN
+                _CACHE[key] = self.loader.load_configuration(
+                    config_name="config", overrides=list(group_overrides), run_mode=RunMode.RUN
                 )
             except NSTError:
                 raise
             except Exception as e:
                 raise ConfigError(one_line(e, None)) from None
-        return self.cache[key]
+        return _CACHE[key]
 
     def compose(self, overrides: Sequence[str]) -> DictConfig:
         """The config (with its ``hydra`` node) that ``nst <overrides>`` runs."""
@@ -172,8 +196,7 @@ def optuna_jobs(arguments: list[str]) -> list[list[str]]:
 
 
 def strip_hydra(cfg: DictConfig) -> DictConfig:
-    """The job's config as the task function gets it (without the ``hydra`` node)."""
-    cfg = copy.deepcopy(cfg)
+    """The job's config as the task function gets it (without the ``hydra`` node; in place)."""
     with read_write(cfg), open_dict(cfg):
         cfg.pop("hydra", None)
     return cfg

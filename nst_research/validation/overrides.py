@@ -142,6 +142,10 @@ def check_yaml_files(dirs: Sequence[Path]) -> None:
         if not d.is_dir():
             continue
         for path in sorted(d.rglob("*.yaml")):
+            stat = path.stat()
+            key = (str(path), stat.st_mtime_ns, stat.st_size)
+            if key in _PARSED:
+                continue
             try:
                 yaml.safe_load(path.read_text(encoding="utf-8"))
             except (OSError, UnicodeDecodeError) as e:
@@ -153,3 +157,7 @@ def check_yaml_files(dirs: Sequence[Path]) -> None:
                 raise ConfigError(
                     f"config file {path} is not valid YAML ({problem} at{where}); fix or remove it"
                 ) from None
+            _PARSED.add(key)
+
+
+_PARSED: set[tuple[str, int, int]] = set()  # files that parsed (path, mtime, size)

@@ -52,11 +52,11 @@ def check_command(argv: Sequence[str]) -> str | None:
 
 
 def _check_jobs(argv: list[str]) -> str | None:
-    from nst_research.compose import EXPERIMENTS_DIR, user_config_dirs
+    from nst_research.compose import CONF_DIR, EXPERIMENTS_DIR, user_config_dirs
 
     overrides, multirun, other_primary = split_argv(argv)
     dirs = user_config_dirs(argv)
-    check_yaml_files([d for d in dirs[:1] + dirs[2:]])  # the user's dirs (conf/ is tested)
+    check_yaml_files([d for d in dirs if d != CONF_DIR])  # the user's dirs (conf/ is tested)
     if other_primary:
         return None  # another primary config: Hydra checks it
     parsed = parse(overrides)
