@@ -112,6 +112,8 @@ def layer_weights(names: Any, weights: Any, key: str) -> dict[str, float]:
 
 
 def _finite_nonneg(value: Any, key: str) -> float:
+    if isinstance(value, bool):  # float(True) == 1.0: a typo'd value, not a weight
+        raise ConfigError(f"{key}={value!r} is not a number")
     try:
         v = float(value)
     except (TypeError, ValueError, OverflowError) as e:
