@@ -216,7 +216,9 @@ def check_group_keys(argv: list[str]) -> str | None:
             keys = _group_keys(group, option)
             if keys is not None and name not in keys:
                 hint = did_you_mean(name, keys, f"{group}.")
-                return f"unknown key {name!r} in {group}={option}{hint}; its keys: {', '.join(keys)}"
+                return (
+                    f"unknown key {name!r} in {group}={option}{hint}; its keys: {', '.join(keys)}"
+                )
     return None
 
 

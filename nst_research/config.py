@@ -232,7 +232,9 @@ def validate(cfg: DictConfig) -> tuple[dict[str, float], dict[str, float]]:
     if cfg.seed is not None and not 0 <= cfg.seed < 2**32:
         raise ConfigError(f"seed={cfg.seed} must be in 0..2**32-1 (or null for a random seed)")
     devices = cfg.trainer.get("devices", 1)
-    if devices != "auto" and (isinstance(devices, bool) or not isinstance(devices, int) or devices < 1):
+    if devices != "auto" and (
+        isinstance(devices, bool) or not isinstance(devices, int) or devices < 1
+    ):
         raise ConfigError(f"trainer.devices={devices!r} must be an integer >= 1 (or auto)")
     threads = cfg.trainer.get("threads")
     if threads is not None and (not isinstance(threads, int) or threads < 0):

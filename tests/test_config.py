@@ -188,7 +188,9 @@ def test_top_level_values_are_checked_in_one_line():
     msg = check_top_level_values(["palette=red"])  # colour= is a config group since issue 13
     assert msg.startswith("unknown key 'palette'; top-level keys are: content, style, size")
     # issue 22: the close match, never the + form (nothing reads a new top-level key)
-    assert "+palette" not in msg and msg.endswith("(config groups: " + ", ".join(CONFIG_GROUPS) + ")")
+    assert "+palette" not in msg and msg.endswith(
+        "(config groups: " + ", ".join(CONFIG_GROUPS) + ")"
+    )
     assert "(did you mean size?)" in check_top_level_values(["sizee=64"])
     assert check_top_level_values(["colour=red"]) is None  # a group: its choices are checked by
     assert check_group_choices(["colour=red"]) == (  # check_group_choices

@@ -6,12 +6,37 @@ from __future__ import annotations
 from omegaconf import DictConfig
 
 
+def check_torchvision_cache(arch: str, allow_download: bool) -> None:
+    """torchvision's weights: cached, or a download allowed (the run downloads them)."""
+    import os
+    from pathlib import Path
+
+    import torch
+
+    from nst_research.errors import WeightsError
+    from nst_research.features import TORCHVISION_URLS
+
+    cache = Path(torch.hub.get_dir()) / "checkpoints" / TORCHVISION_URLS[arch].rsplit("/", 1)[-1]
+    if not cache.exists() and (not allow_download or os.environ.get("NST_OFFLINE") == "1"):
+        raise WeightsError(
+            f"torchvision {arch} weights are not cached at {cache}; fix: run once with network "
+            f"access (model.allow_download=true), or copy {cache.name} into {cache.parent}, or "
+            "use the offline default model.weights=caffe"
+        )
+
+
 def check_weights_file(cfg: DictConfig) -> None:
     """``model.weights=PATH``: a torch state dict holding every tensor the layers need."""
     from nst_research.features import WEIGHT_SOURCES, VGGFeatures, _file_state_dict, check_state
     from nst_research.names import layer_names
 
     weights = str(cfg.model.weights)
+    if weights == "caffe" and cfg.model.arch != "vgg19":
+        from nst_research.features import _caffe_state_dict
+
+        _caffe_state_dict(str(cfg.model.arch))  # raises its one line before loading anything
+    if weights == "torchvision":
+        check_torchvision_cache(str(cfg.model.arch), bool(cfg.model.get("allow_download", True)))
     if weights in WEIGHT_SOURCES:
         return
     state = _file_state_dict(weights, mmap=True)

@@ -21,7 +21,6 @@ from nst_research.errors import ConfigError, NSTError
 from nst_research.validation.overrides import did_you_mean, parse
 from nst_research.validation.translate import one_line
 
-
 # Composed defaults and group look-ups, per config files (their paths, sizes and times) and group
 # overrides: a sweep over values composes once; so do repeated checks in one process (tests).
 _CACHE: dict[tuple, Any] = {}
@@ -161,8 +160,17 @@ def job_overrides(comp: Composer, overrides: list[str], multirun: bool) -> list[
         try:
             batches = BasicSweeper.split_arguments(parse([*params, *overrides]), None)
         except Exception as e:
+            if "INTERVAL_SWEEP" in str(e):
+                raise ConfigError(
+                    "interval(...) is a range to search, and Hydra's basic sweeper only lists "
+                    "values: search it with hydra/sweeper=nst_optuna (or +search=NAME), or list "
+                    "values (key=1,2,3 or key=range(1,4))"
+                ) from None
             raise ConfigError(one_line(e, None)) from None
-        return [job for batch in batches for job in batch]
+        jobs = [job for batch in batches for job in batch]
+        if not jobs:
+            raise ConfigError("the sweep has no jobs (an empty range or choice); nothing to run")
+        return jobs
     if target.endswith("NSTOptunaSweeper"):
         return optuna_jobs([*params, *overrides])
     return [[ov.input_line for ov in parsed if not ov.is_sweep_override()]]
@@ -172,7 +180,7 @@ def optuna_jobs(arguments: list[str]) -> list[list[str]]:
     """Jobs at every categorical choice and at both ends of every range, one key at a time."""
     from optuna.distributions import CategoricalDistribution
 
-    from hydra_plugins.nst_optuna_sweeper._space import format_value, parse_search_space
+    from hydra_plugins.nst_optuna_sweeper._space import parse_search_space
 
     try:
         space = parse_search_space(arguments)
@@ -191,7 +199,6 @@ def optuna_jobs(arguments: list[str]) -> list[list[str]]:
     for key, values in corners.items():
         for value in values[1:]:
             jobs.append(space.overrides({**first, key: value}))
-    del format_value
     return jobs
 
 

@@ -19,6 +19,7 @@ from nst_research.errors import ConfigError
 # nst's flags that take a value (the next argument), and those that take none
 _FLAGS_WITH_VALUE = {"-cd", "--config-dir", "-cn", "--config-name", "-cp", "--config-path"}
 _FLAGS = {"-m", "--multirun", "--run", "-r", "--resolve"}
+_SWEEP_FUNCTIONS = {"choice", "range", "interval", "tag", "glob", "shuffle", "sort"}
 
 
 def split_argv(argv: Sequence[str]) -> tuple[list[str], bool, bool]:
@@ -74,6 +75,12 @@ def parse(overrides: Sequence[str]) -> list:
                     f"cannot read {text!r}: an override is key=value (e.g. size=256)"
                 ) from None
             reason = str(e).splitlines()[0].removeprefix("LexerNoViableAltException: ")
+            if value.split("(")[0].strip() in _SWEEP_FUNCTIONS and "(" in value:
+                raise ConfigError(
+                    f"cannot read the override {text!r} ({reason}); Hydra's sweep functions "
+                    f"take values: {key}=choice(1,2), range(1,5), interval(0.1,1), "
+                    "tag(log,interval(0.1,1)); quote the whole argument for the shell"
+                ) from None
             if reason.strip() == text.strip():
                 reason = "a character Hydra's override grammar does not allow unquoted"
             raise ConfigError(
@@ -119,7 +126,9 @@ def check_presets(parsed: list, dirs: Sequence[Path], conf_keys: Sequence[str]) 
             continue
         presets = "; ".join(f"+{g}={'|'.join(o)}" for g, o in groups.items() if g not in skip)
         close = difflib.get_close_matches(key, [g for g in groups if g not in skip], n=1)
-        hint = f" (did you mean +{close[0]}={value}?)" if close else _did_you_mean(key, conf_keys, "")
+        hint = (
+            f" (did you mean +{close[0]}={value}?)" if close else _did_you_mean(key, conf_keys, "")
+        )
         raise ConfigError(
             f"unknown preset or key {ov.input_line!r}{hint}; the presets are: {presets}"
         )

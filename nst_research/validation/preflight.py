@@ -10,7 +10,6 @@ changing any process-wide setting.
 
 from __future__ import annotations
 
-import os
 from collections.abc import Sequence
 
 from omegaconf import DictConfig
@@ -21,7 +20,6 @@ from nst_research.validation.overrides import (
     check_presets,
     check_yaml_files,
     parse,
-    preset_options,
     split_argv,
 )
 
@@ -67,7 +65,11 @@ def _check_jobs(argv: list[str]) -> str | None:
         problems = []
         for i, job in enumerate(jobs):
             try:
-                check_job(strip_hydra(comp.compose(job)))
+                cfg = comp.compose(job)
+                for key in ("run.dir", "sweep.dir"):
+                    if not str(cfg.hydra.get(key.split(".")[0], {}).get("dir") or "").strip():
+                        raise ConfigError(f"hydra.{key} is empty; give a directory")
+                check_job(strip_hydra(cfg))
             except NSTError as e:
                 problems.append((i, job, " ".join(str(e).split())))
     if not problems:
@@ -94,17 +96,14 @@ def check_job(cfg: DictConfig) -> None:
         load_inputs(cfg, parts)
     except NSTError:
         raise
+    except (AttributeError, KeyError) as e:  # omegaconf's missing-key errors derive from these
+        key = getattr(e, "full_key", None)
+        if not key:
+            raise ConfigError(f"{type(e).__name__}: {' '.join(str(e).split())}") from e
+        raise ConfigError(
+            f"the config has no {key} (removed with ~{key}?), and every run reads it; set it "
+            f"instead ({key}=...)"
+        ) from None
     except Exception as e:  # a library's error that no check names yet: one line, no traceback
         text = " ".join(str(e).split()) or type(e).__name__
         raise ConfigError(f"{type(e).__name__}: {text}") from e
-
-
-def preset_names() -> dict[str, list[str]]:
-    """``{group: options}`` of the presets (``+ablation=...``, ``+search=...``)."""
-    from nst_research.compose import EXPERIMENTS_DIR
-
-    return preset_options([EXPERIMENTS_DIR])
-
-
-def _env_flag(name: str) -> bool:
-    return os.environ.get(name) == "1"

@@ -23,10 +23,19 @@ def _chain(e: BaseException) -> list[BaseException]:
 
 def one_line(e: BaseException, cfg: DictConfig | None) -> str:
     """One line for a compose or override error of Hydra or OmegaConf."""
-    from omegaconf.errors import ConfigKeyError, OmegaConfBaseException, ValidationError
+    from omegaconf.errors import (
+        ConfigAttributeError,
+        ConfigKeyError,
+        OmegaConfBaseException,
+        ValidationError,
+    )
 
     chain = _chain(e)
     text = " ".join(str(e).split())
+    if "Available options" in str(e):  # Hydra's missing config: name the options
+        head, options = re.split(r"Available options[^:]*:", str(e), maxsplit=1)
+        names = ", ".join(options.split("Config search path")[0].split())
+        return f"{' '.join(head.split())}; choose one of: {names}"
     m = re.search(r"An item is already at '([^']+)'", text)
     if m:
         return f"{m.group(1)} already exists: set it without the + ({m.group(1)}=...)"
@@ -34,7 +43,7 @@ def one_line(e: BaseException, cfg: DictConfig | None) -> str:
         if not isinstance(err, OmegaConfBaseException):
             continue
         full_key = getattr(err, "full_key", None) or ""
-        if isinstance(err, ConfigKeyError) and full_key:
+        if isinstance(err, ConfigKeyError | ConfigAttributeError) and full_key:
             return unknown_key(full_key, cfg)
         if isinstance(err, ValidationError) and full_key:
             msg = str(getattr(err, "msg", err)).splitlines()[0]
