@@ -226,6 +226,12 @@ class WandbLog:
         if wandb.run is not None:  # never log into another job's run (in-process sweeps)
             wandb.finish()
         mode = wandb_mode(self.mode)
+        wandb_dir = os.environ.get("WANDB_DIR")
+        if wandb_dir and Path(wandb_dir).expanduser().resolve() != Path(run_dir).resolve():
+            warn(  # said, not silently overridden: the run dir holds the run's whole record
+                f"WANDB_DIR={wandb_dir} is not used: this run's W&B files go into its run dir "
+                f"({Path(run_dir) / 'wandb'}); unset WANDB_DIR to silence this"
+            )
         # WandbLogger(offline=True) sets WANDB_MODE for the whole process: set it per run,
         # explicitly (run_settings restores it afterwards).
         os.environ["WANDB_MODE"] = mode
@@ -237,13 +243,12 @@ class WandbLog:
                 group=self.group or group,
                 job_type=job_type,
                 tags=self.tags,
-                save_dir=os.environ.get("WANDB_DIR") or str(run_dir),  # honour WANDB_DIR
+                save_dir=str(run_dir),
                 offline=mode == "offline",
                 mode=mode,
                 settings=wandb.Settings(init_timeout=60),
             )
             logger._wandb_init.pop("anonymous", None)  # deprecated in wandb; Lightning sends it
-            logger.nst_run_dir = str(run_dir)
             logger.experiment  # noqa: B018 - start the run now, so a failure shows here
         except Exception as e:  # W&B must never cost the run its own outputs
             warn(f"W&B could not start ({type(e).__name__}: {e}); going on without it")
@@ -279,8 +284,7 @@ def _finish_logger(logger, status: str, summary: dict[str, Any]) -> None:
 
     for key, value in summary.items():
         logger.experiment.summary[key] = value
-    run_dir = getattr(logger, "nst_run_dir", None) or logger.save_dir  # WANDB_DIR may differ
-    log_final_artifact(logger.experiment, Path(run_dir) / "final.png", summary)
+    log_final_artifact(logger.experiment, Path(logger.save_dir) / "final.png", summary)
     exit_codes = {RunStatus.COMPLETED: 0, RunStatus.INTERRUPTED: 255}
     wandb.finish(exit_code=exit_codes.get(RunStatus(status), 1))
 

@@ -130,10 +130,6 @@ def test_missing_home_is_one_line_with_wandb(tmp_path, monkeypatch):
         monkeypatch.delenv(key, raising=False)
     assert refuse([], tmp_path).startswith("HOME is not set, and W&B keeps its cache")
     assert check_command(["logger=csv", f"hydra.run.dir={tmp_path / 'r'}"]) is None
-    monkeypatch.setenv("WANDB_DIR", str(tmp_path / "file"))
-    (tmp_path / "file").write_text("x")
-    monkeypatch.setenv("HOME", str(tmp_path))
-    assert "is a file, not a directory; choose another WANDB_DIR" in refuse([], tmp_path)
 
 
 def test_threads_checked_before_they_are_applied(compose, tmp_path):
@@ -152,3 +148,17 @@ def test_nothing_in_the_environment_is_changed(tmp_path):
     env = dict(os.environ)
     refuse(["optimizer=adam", "optimizer.beta1=2"], tmp_path)
     assert dict(os.environ) == env
+
+
+def test_wandb_dir_is_not_silently_overridden(tmp_path, monkeypatch, capsys):
+    import wandb
+
+    from nst_research.edges import WandbLog
+
+    monkeypatch.setenv("WANDB_DIR", str(tmp_path / "elsewhere"))
+    try:
+        WandbLog(mode="disabled")(tmp_path / "run", "x", None, "stylize")
+    finally:
+        wandb.finish()
+    err = capsys.readouterr().err
+    assert f"warning: WANDB_DIR={tmp_path / 'elsewhere'} is not used: this run's W&B files go " in err

@@ -1,9 +1,10 @@
 """The environment users give the libraries we call, honoured or refused in one line.
 
-W&B reads ``WANDB_MODE`` (``conf/logger/wandb.yaml`` takes ``logger.mode`` from it), ``WANDB_DIR``
-(where its files go; by default the run dir) and its cache, config and data dirs; it needs ``HOME``
-(or those dirs) for them, else it writes ``.wandb_cache`` into the current dir and prints a page
-of log lines.
+W&B reads ``WANDB_MODE`` (``conf/logger/wandb.yaml`` takes ``logger.mode`` from it) and its cache,
+config and data dirs (honoured: nst does not set them); it needs ``HOME`` (or those dirs), else it
+writes ``.wandb_cache`` into the current dir and prints a page of log lines. ``WANDB_DIR`` is not
+used (a run's W&B files go into its run dir, with its other records): ``WandbLog`` says so in
+one warning line.
 """
 
 from __future__ import annotations
@@ -33,10 +34,3 @@ def check_environment(cfg: DictConfig) -> None:
                 f"(or {', '.join(_WANDB_HOME_DIRS)}), or run without W&B (logger=csv or "
                 "logger=none)"
             )
-        wandb_dir = os.environ.get("WANDB_DIR")
-        if wandb_dir:
-            from nst_research.files import unwritable
-
-            problem = unwritable(wandb_dir, "WANDB_DIR")
-            if problem:
-                raise ConfigError(problem)
