@@ -69,7 +69,8 @@ def _check_jobs(argv: list[str]) -> str | None:
                 for key in ("run.dir", "sweep.dir"):
                     if not str(cfg.hydra.get(key.split(".")[0], {}).get("dir") or "").strip():
                         raise ConfigError(f"hydra.{key} is empty; give a directory")
-                check_job(strip_hydra(cfg))
+                if not cfg.get("resume"):  # a resume runs the recorded config (resume.py checks)
+                    check_job(strip_hydra(cfg))
             except NSTError as e:
                 problems.append((i, job, " ".join(str(e).split())))
     if not problems:
