@@ -94,7 +94,7 @@ def test_a_sweep_with_a_bad_arm_is_refused_before_any_job_runs(tiny_images, tmp_
     )  # fmt: skip
     assert proc.returncode == 2, proc.stderr[-2000:]
     lines = proc.stderr.strip().splitlines()
-    assert lines[0].startswith("error: job 1 (layers.content=[relu9_9]") and "relu9_9" in lines[0]
+    assert lines[0].startswith("error: job 1 (layers.content=[relu9_9]): unknown layer name")
     assert lines[1] == "error: 1 of 3 jobs are invalid; nothing was run"
     assert "Traceback" not in proc.stderr and not sweep.exists()
 

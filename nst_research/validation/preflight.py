@@ -77,7 +77,11 @@ def _check_jobs(argv: list[str]) -> str | None:
         return None
     if len(jobs) == 1:
         return problems[0][2]
-    lines = [f"job {i} ({' '.join(job)}): {why}" for i, job, why in problems]
+    shared = set.intersection(*(set(job) for job in jobs))  # name a job by what it varies
+    lines = [
+        f"job {i} ({' '.join(o for o in job if o not in shared) or ' '.join(job)}): {why}"
+        for i, job, why in problems
+    ]
     lines.append(f"{len(problems)} of {len(jobs)} jobs are invalid; nothing was run")
     return "\n".join(lines)
 
