@@ -237,7 +237,7 @@ def validate(cfg: DictConfig) -> tuple[dict[str, float], dict[str, float]]:
     ):
         raise ConfigError(f"trainer.devices={devices!r} must be an integer >= 1 (or auto)")
     threads = cfg.trainer.get("threads")
-    if threads is not None and (not isinstance(threads, int) or threads < 0):
+    if threads is not None and (type(threads) is not int or threads < 0):  # not true/false
         raise ConfigError(
             f"trainer.threads={threads!r} must be an integer >= 0 (0 or null: torch's default)"
         )
