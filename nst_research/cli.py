@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import functools
 import os
 import sys
 from pathlib import Path
@@ -22,6 +23,7 @@ from nst_research.io.claims import RESUMING
 from nst_research.names import OBJECTIVE
 from nst_research.status import RunStatus
 from nst_research.sweeps import FAILED_SWEEP
+from nst_research.validation.overrides import did_you_mean
 
 CONF_DIR = str(_CONF_DIR)
 hydra_files.install()  # here, so that joblib's and submitit's workers (which import us) have it
@@ -151,10 +153,11 @@ def check_top_level_values(argv: list[str]) -> str | None:
         if not sep or key.startswith(("+", "~", "-")) or "." in key or "/" in key:
             continue
         if key not in _TOP_LEVEL and key not in GROUPS and key != "hydra":
-            known = ", ".join(k for k in _TOP_LEVEL if k not in GROUPS)
+            known = [k for k in _TOP_LEVEL if k not in GROUPS]
+            hint = did_you_mean(key, [*known, *GROUPS])
             return (
-                f"unknown key {key!r}; top-level keys are: {known} "
-                f"(config groups: {', '.join(GROUPS)}; add a new key with +{key}=...)"
+                f"unknown key {key!r}{hint}; top-level keys are: {', '.join(known)} "
+                f"(config groups: {', '.join(GROUPS)})"
             )
         kind = _NUMBERS.get(key)
         if kind is None or any(c in value for c in "()[]{}$"):
@@ -172,6 +175,7 @@ def check_top_level_values(argv: list[str]) -> str | None:
     return None
 
 
+@functools.lru_cache(maxsize=256)
 def _group_keys(group: str, option: str) -> list[str] | None:
     """The keys of ``conf/<group>/<option>.yaml``, with those of the same-group configs it extends
     (its ``defaults`` list); keys starting with ``_`` (``_target_``) are not for users."""
@@ -188,6 +192,11 @@ def _group_keys(group: str, option: str) -> list[str] | None:
     return keys
 
 
+@functools.lru_cache(maxsize=1)
+def _defaults():
+    return OmegaConf.load(Path(CONF_DIR) / "config.yaml").defaults
+
+
 def check_group_keys(argv: list[str]) -> str | None:
     """One line for ``group.key=value`` naming a key the chosen option of that group lacks.
 
@@ -197,7 +206,7 @@ def check_group_keys(argv: list[str]) -> str | None:
     """
     if any(a.startswith("+") and "=" in a and "." not in a.partition("=")[0] for a in argv):
         return None
-    defaults = OmegaConf.load(Path(CONF_DIR) / "config.yaml").defaults
+    defaults = _defaults()
     chosen: dict[str, list[str]] = {}
     for item in defaults:
         if isinstance(item, DictConfig):
@@ -224,9 +233,9 @@ def check_group_keys(argv: list[str]) -> str | None:
         for option in chosen.get(group, []):
             keys = _group_keys(group, option)
             if keys is not None and name not in keys:
+                hint = did_you_mean(name, keys, f"{group}.")
                 return (
-                    f"unknown key {name!r} in {group}={option} (its keys: {', '.join(keys)}); "
-                    f"fix the name, or add a new key with +{key}=..."
+                    f"unknown key {name!r} in {group}={option}{hint}; its keys: {', '.join(keys)}"
                 )
     return None
 
@@ -285,14 +294,12 @@ def main() -> None:
     except NSTError as e:
         print(f"error: {e}", file=sys.stderr)
         raise SystemExit(2) from None
-    problem = (
-        check_group_choices(argv)
-        or check_top_level_values(argv)
-        or check_group_keys(argv)
-        or check_run_dir(argv)
-    )
+    from nst_research.validation.preflight import check_command
+
+    problem = check_command(argv)  # every job composed and checked; nothing written yet
     if problem:
-        print(f"error: {problem}", file=sys.stderr)
+        for line in problem.splitlines():
+            print(f"error: {line}", file=sys.stderr)
         raise SystemExit(2)
     sys.argv = [sys.argv[0], *argv]
     try:

@@ -118,6 +118,8 @@ def layer_weights(names: Any, weights: Any, key: str) -> dict[str, float]:
 
 
 def _finite_nonneg(value: Any, key: str) -> float:
+    if isinstance(value, bool):  # float(True) == 1.0: a typo'd value, not a weight
+        raise ConfigError(f"{key}={value!r} is not a number")
     try:
         v = float(value)
     except (TypeError, ValueError, OverflowError) as e:
@@ -142,6 +144,10 @@ def style_list(style: Any) -> list[str]:
     return [str(s) for s in items]
 
 
+def _shown(value: Any) -> str:
+    return str(list(value)) if isinstance(value, list | ListConfig | tuple) else repr(value)
+
+
 def masks_on(masks: Any) -> bool:
     """Whether spatial control is on (``masks.content`` or ``masks.files`` set)."""
     return bool(masks) and bool(masks.get("content") or masks.get("files"))
@@ -154,6 +160,12 @@ def style_weights(cfg: DictConfig) -> list[float]:
     guided = masks_on(cfg.get("masks"))
     if blend is None:
         return [1.0] * len(styles) if guided else [1.0 / len(styles)] * len(styles)
+    if len(styles) == 1 and not guided:
+        raise ConfigError(
+            f"style_blend={_shown(blend)} weights the styles of a list, and there is one style; "
+            "remove style_blend (scale the style with loss.style_weight), or give a list "
+            "(style=[a.jpg,b.jpg] style_blend=[0.7,0.3])"
+        )
     if not isinstance(blend, list | ListConfig | tuple) or len(blend) != len(styles):
         n = len(blend) if isinstance(blend, list | ListConfig | tuple) else 1
         raise ConfigError(
@@ -171,6 +183,9 @@ def style_weights(cfg: DictConfig) -> list[float]:
 def check_masks(cfg: DictConfig) -> None:
     """``masks.content`` with one label colour per style, or ``masks.files`` with one per style."""
     masks = cfg.get("masks")
+    tolerance = masks.get("tolerance", 0) if masks else 0
+    if isinstance(tolerance, bool) or not isinstance(tolerance, int) or not 0 <= tolerance <= 255:
+        raise ConfigError(f"masks.tolerance={tolerance!r} must be an integer in 0..255")
     if not masks_on(masks):
         return
     n = len(style_list(cfg.style))
@@ -187,13 +202,16 @@ def check_masks(cfg: DictConfig) -> None:
             f"{key} has {count} entries for {n} style images; give one per style "
             f"(region i gets style[i])"
         )
-    tolerance = masks.get("tolerance", 0)
-    if not isinstance(tolerance, int) or not 0 <= tolerance <= 255:
-        raise ConfigError(f"masks.tolerance={tolerance!r} must be an integer in 0..255")
 
 
 def instantiate_choice(node: Any, key: str) -> Any:
     """``hydra.utils.instantiate`` with its errors as one line (the class's own one if it has one)."""
+    missing = sorted(OmegaConf.missing_keys(node)) if isinstance(node, DictConfig) else []
+    if missing:
+        raise ConfigError(
+            f"{missing[0]} must be set (e.g. {missing[0]}=...)"
+            + (": init=image needs init.path=PHOTO.jpg" if missing[0] == "init.path" else "")
+        )
     try:
         return instantiate(node)
     except MissingMandatoryValue as e:
@@ -259,8 +277,13 @@ def check_config(cfg: DictConfig) -> Checked:
     check_masks(cfg)
     if cfg.seed is not None and not 0 <= cfg.seed < 2**32:
         raise ConfigError(f"seed={cfg.seed} must be in 0..2**32-1 (or null for a random seed)")
+    devices = cfg.trainer.get("devices", 1)
+    if devices != "auto" and (
+        isinstance(devices, bool) or not isinstance(devices, int) or devices < 1
+    ):
+        raise ConfigError(f"trainer.devices={devices!r} must be an integer >= 1 (or auto)")
     threads = cfg.trainer.get("threads")
-    if threads is not None and (not isinstance(threads, int) or threads < 0):
+    if threads is not None and (type(threads) is not int or threads < 0):  # not true/false
         raise ConfigError(
             f"trainer.threads={threads!r} must be an integer >= 0 (0 or null: torch's default)"
         )

@@ -198,7 +198,14 @@ class CSVLog:
 class WandbLog:
     """``logger=wandb``: a W&B run through Lightning's WandbLogger (offline by default)."""
 
-    MODES = {"offline": "offline", "online": "online", "disabled": "disabled"}
+    # W&B's names, also as WANDB_MODE gives them (dryrun = offline, run = online)
+    MODES = {
+        "offline": "offline",
+        "online": "online",
+        "disabled": "disabled",
+        "dryrun": "offline",
+        "run": "online",
+    }
 
     def __init__(
         self,
@@ -208,7 +215,7 @@ class WandbLog:
         group: str | None = None,
         tags: list[str] | tuple[str, ...] = (),
     ) -> None:
-        self.mode = choose(self.MODES, mode, "logger.mode")
+        self.mode = choose(self.MODES, mode, "logger.mode (default: $WANDB_MODE)")
         self.project, self.entity, self.group, self.tags = project, entity, group, list(tags)
 
     def __call__(self, run_dir: Path, run_name: str, group: str | None, job_type: str):
@@ -218,6 +225,12 @@ class WandbLog:
         if wandb.run is not None:  # never log into another job's run (in-process sweeps)
             wandb.finish()
         mode = wandb_mode(self.mode)
+        wandb_dir = os.environ.get("WANDB_DIR")
+        if wandb_dir and Path(wandb_dir).expanduser().resolve() != Path(run_dir).resolve():
+            warn(  # said, not silently overridden: the run dir holds the run's whole record
+                f"WANDB_DIR={wandb_dir} is not used: this run's W&B files go into its run dir "
+                f"({Path(run_dir) / 'wandb'}); unset WANDB_DIR to silence this"
+            )
         # WandbLogger(offline=True) sets WANDB_MODE for the whole process: set it per run,
         # explicitly (run_settings restores it afterwards).
         os.environ["WANDB_MODE"] = mode

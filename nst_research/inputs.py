@@ -23,6 +23,7 @@ from nst_research.mask_files import load_masks, mask_paths
 from nst_research.memory import check_fits, term_work
 from nst_research.schedules import Stage, StageImages
 from nst_research.terms import Objective
+from nst_research.validation.sizes import check_positions
 
 
 @dataclass
@@ -114,6 +115,7 @@ def load_inputs(spec: InputSettings) -> Inputs:
                 f"the {role} image is {iw}x{ih} px after resizing{where}, too small for layer "
                 f"{deepest}: its short side must be at least {smallest} px (raise {fix})"
             )
+    check_positions(objective, backbone.table, [first_hw, *first_hws], where, fix)
     masks = load_masks(spec.masks, (h, w)) if spec.masks else None
     biggest = max(style_hws, key=lambda hw: hw[0] * hw[1])
     table = backbone.table
@@ -127,7 +129,9 @@ def load_inputs(spec: InputSettings) -> Inputs:
     for i, p in enumerate(style_paths):
         hashes[_style_key(i)], paths[_style_key(i)] = file_sha256(p), str(p)
     if spec.init_path:
-        hashes["init"] = file_sha256(resolve_image(spec.init_path, "init image"))
+        init_path = resolve_image(spec.init_path, "init image")
+        load_image(init_path, role="init image")  # missing or unreadable: one line
+        hashes["init"] = file_sha256(init_path)
     for key, p in mask_paths(spec.masks).items():
         hashes[key], paths[key] = file_sha256(p), str(p)
     stages = []

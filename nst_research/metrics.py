@@ -193,6 +193,15 @@ class LuminanceSSIM:
         return {EVAL_SSIM: float(value)}
 
 
+def positive_int(value: object, key: str) -> int:
+    """``value`` if it is an integer >= 1, else a one-line ConfigError."""
+    from nst_research.errors import ConfigError
+
+    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+        raise ConfigError(f"{key}={value!r} must be an integer >= 1")
+    return value
+
+
 class ColourDistance:
     """Sliced Wasserstein distance between the output's and the style's pixel colours (RGB 0..1).
 
@@ -204,7 +213,8 @@ class ColourDistance:
     keys = (EVAL_COLOUR,)
 
     def __init__(self, projections: int = 64, max_pixels: int = 16384) -> None:
-        self.projections, self.max_pixels = projections, max_pixels
+        self.projections = positive_int(projections, "eval.colour.projections")
+        self.max_pixels = positive_int(max_pixels, "eval.colour.max_pixels")
 
     def pixels(self, image: Tensor) -> Tensor:
         """(1, 3, H, W) -> (N, 3) RGB points, every k-th pixel so that N <= max_pixels."""
@@ -249,7 +259,7 @@ def parse_objective(text: str, known: list[str]) -> dict[str, float]:
         if name not in known:
             raise ConfigError(
                 f"objective={text!r} uses {name!r}, which this run does not compute; "
-                f"use a weighted sum of: {', '.join(known)} (e.g. objective=eval/style_ratio)"
+                f"use a weighted sum of: {', '.join(known)} (e.g. objective={known[0]})"
             )
         w = (-1.0 if sign == "-" else 1.0) * (float(coef) if coef else 1.0)
         weights[name] = weights.get(name, 0.0) + w

@@ -103,12 +103,20 @@ class LBFGS(torch.optim.LBFGS):
 
 def _check(value: float, key: str, low: float = 0.0, *, integer: bool = False) -> None:
     """One line for an optimiser setting out of range (checked before a run starts)."""
-    ok = isinstance(value, int | float) and math.isfinite(value) and value > low
+    ok = isinstance(value, int | float) and not isinstance(value, bool)
+    ok = ok and math.isfinite(value) and value > low
     if integer:
         ok = ok and float(value).is_integer()
     if not ok:
         kind = "an integer" if integer else "a number"
         raise ConfigError(f"{key}={value!r} must be {kind} > {low:g}")
+
+
+def _unit(value: float, key: str) -> None:
+    """One line unless ``0 <= value < 1`` (Adam's betas)."""
+    ok = isinstance(value, int | float) and not isinstance(value, bool)
+    if not (ok and 0 <= value < 1):
+        raise ConfigError(f"{key}={value!r} must be a number in [0, 1) (e.g. {key}=0.9)")
 
 
 def lbfgs(
@@ -152,6 +160,8 @@ def adam(
 ) -> OptimizerSpec:
     """Adam; the image lives in the network's input space, hence the large default lr for caffe."""
     _check(lr, "optimizer.lr")
+    _unit(beta1, "optimizer.beta1")
+    _unit(beta2, "optimizer.beta2")
     return OptimizerSpec(torch.optim.Adam(params, lr=lr, betas=(beta1, beta2)))
 
 
@@ -168,6 +178,9 @@ def sgd(
     """
     _check(lr, "optimizer.lr")
     _check(decay_every, "optimizer.decay_every", integer=True)
+    _check(decay_rate, "optimizer.decay_rate")
+    if not (isinstance(momentum, int | float) and math.isfinite(momentum) and momentum >= 0):
+        raise ConfigError(f"optimizer.momentum={momentum!r} must be a number >= 0 (0: none)")
     opt = torch.optim.SGD(params, lr=lr, momentum=momentum)
     sched = torch.optim.lr_scheduler.StepLR(opt, step_size=decay_every, gamma=decay_rate)
     return OptimizerSpec(opt, sched)

@@ -39,8 +39,9 @@ def run(
     from its image, optimiser state and step up to ``cfg.iterations`` in total. Process-wide
     settings the run changes are restored when it returns.
     """
+    parts = check(cfg)  # every value checked before run_settings applies any (trainer.threads)
     with edges.run_settings(cfg.trainer):
-        return fit(build(cfg, run_dir, run_name, group, resume_from, check(cfg)))
+        return fit(build(cfg, run_dir, run_name, group, resume_from, parts))
 
 
 def fit(run: Run) -> dict[str, Any]:

@@ -288,6 +288,7 @@ class MRFLoss(FeatureLoss):
     ) -> None:
         super().__init__()
         self.patch_size = _integer(patch_size, "style_loss.patch_size")
+        self.min_positions = self.patch_size  # per side of every style layer (validation.sizes)
         self.stride = _integer(stride, "style_loss.stride")
         choose(REDUCTIONS, reduction, "style_loss.reduction")
         self.reduction = reduction

@@ -8,6 +8,7 @@ from hydra.errors import ConfigCompositionException
 from omegaconf.errors import ValidationError
 
 from nst_research.build import check
+from nst_research.config import GROUPS as CONFIG_GROUPS
 from nst_research.config import layer_weights, validate
 from nst_research.errors import ConfigError
 from tests.conftest import CONF_DIR
@@ -188,7 +189,11 @@ def test_top_level_values_are_checked_in_one_line():
     assert "must be a number" in check_top_level_values(["style_scale=big"])
     msg = check_top_level_values(["palette=red"])  # colour= is a config group since issue 13
     assert msg.startswith("unknown key 'palette'; top-level keys are: content, style, size")
-    assert msg.endswith("add a new key with +palette=...)")
+    # issue 22: the close match, never the + form (nothing reads a new top-level key)
+    assert "+palette" not in msg and msg.endswith(
+        "(config groups: " + ", ".join(CONFIG_GROUPS) + ")"
+    )
+    assert "(did you mean size?)" in check_top_level_values(["sizee=64"])
     assert check_top_level_values(["colour=red"]) is None  # a group: its choices are checked by
     assert check_group_choices(["colour=red"]) == (  # check_group_choices
         "unknown colour 'red'; choose one of: keep_luminance, match_histogram, none"
@@ -203,9 +208,10 @@ def test_group_keys_are_checked_against_the_chosen_option():
           "task=reconstruct_style", "init.path=x.png"]  # fmt: skip
     assert check_group_keys(ok) is None
     assert check_group_keys(["model.colour=red"]) == (
-        "unknown key 'colour' in model=vgg19 (its keys: arch, weights, pooling, preprocessing, "
-        "allow_download); fix the name, or add a new key with +model.colour=..."
-    )
+        "unknown key 'colour' in model=vgg19; its keys: arch, weights, pooling, preprocessing, "
+        "allow_download"
+    )  # issue 22: no advice to add the typo with +; the close match instead:
+    assert "(did you mean model.pooling?);" in check_group_keys(["model.poling=avg"])
     # the option chosen on the command line decides, in any order
     assert "in optimizer=adam" in check_group_keys(["optimizer.history_size=3", "optimizer=adam"])
     assert check_group_keys(["optimizer.history_size=3"]) is None  # lbfgs has it

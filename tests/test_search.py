@@ -164,13 +164,45 @@ def test_search_preset_tells_job_values_and_resumes(tiny_images, tmp_path):
     assert "1 to run" in second.stdout
 
 
+# Jobs that fail while they run (bad configs are refused before the study starts, issue 23):
+# every job's build raises, as a full disk or a driver error would.
+FAIL_EVERY_JOB = """
+import sys
+from nst_research import cli, run
+from nst_research.errors import ConfigError
+def failing(*args, **kwargs):
+    raise ConfigError("unknown layer name(s) 'relu9_9' (injected failure)")
+run.build = failing
+sys.argv = ["nst", *sys.argv[1:]]
+cli.main()
+"""
+
+
 @pytest.mark.slow
-def test_failed_jobs_are_failed_trials_and_the_sweep_goes_on(tiny_images, tmp_path):
+def test_a_search_with_a_bad_config_is_refused_before_the_study(tiny_images, tmp_path):
     sweep = tmp_path / "multirun" / "failing"
     proc = nst(
-        tmp_path, "-m", "hydra/sweeper=nst_optuna", "hydra/sweeper/sampler=random",
-        "hydra.sweeper.n_trials=2", f"hydra.sweep.dir={sweep}", "layers.content=[relu9_9]",
-        "loss.tv_weight=interval(1e-4,1e-2)",
+        tmp_path, "-m", "hydra/sweeper=nst_optuna", "hydra.sweeper.n_trials=2",
+        f"hydra.sweep.dir={sweep}", "layers.content=[relu9_9]", "loss.tv_weight=interval(1e-4,1e-2)",
+    )  # fmt: skip
+    assert proc.returncode == 2 and "relu9_9" in proc.stderr.splitlines()[0]
+    assert proc.stderr.strip().splitlines()[-1] == "error: 2 of 2 jobs are invalid; nothing was run"
+    assert not sweep.exists()
+
+
+@pytest.mark.slow
+def test_failed_jobs_are_failed_trials_and_the_sweep_goes_on(tiny_images, tmp_path):
+    import sys
+
+    sweep = tmp_path / "multirun" / "failing"
+    script = tmp_path / "fail_every_job.py"
+    script.write_text(FAIL_EVERY_JOB)
+    proc = subprocess.run(
+        [sys.executable, str(script), "-m", "hydra/sweeper=nst_optuna",
+         "hydra/sweeper/sampler=random", "hydra.sweeper.n_trials=2", f"hydra.sweep.dir={sweep}",
+         "loss.tv_weight=interval(1e-4,1e-2)", f"content={tmp_path / 'content.png'}",
+         f"style={tmp_path / 'style.png'}", *TINY],
+        capture_output=True, text=True, timeout=300, cwd=tmp_path,
     )  # fmt: skip
     assert proc.returncode != 0 and "no trial of study 'failing' completed" in proc.stderr
     trials = load_trials(sweep)

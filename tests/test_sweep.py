@@ -85,12 +85,47 @@ def test_submitit_local_launcher_runs_two_jobs(tiny_images, tmp_path):
     assert finals[0] != finals[1]  # different seeds, different noise
 
 
-@pytest.mark.slow
-def test_sweep_with_a_failing_job_still_reports_the_others(tiny_images, tmp_path):
+def test_a_sweep_with_a_bad_arm_is_refused_before_any_job_runs(tiny_images, tmp_path):
+    """Issue 23: every job is composed and checked first; one line per bad job, nothing written."""
     sweep = tmp_path / "multirun" / "failing"
     proc = nst_multirun(
         tmp_path, "layers.content=[relu2_1],[relu9_9],[relu1_1]", "logger=none",
         f"hydra.sweep.dir={sweep}",
+    )  # fmt: skip
+    assert proc.returncode == 2, proc.stderr[-2000:]
+    lines = proc.stderr.strip().splitlines()
+    assert lines[0].startswith("error: job 1 (layers.content=[relu9_9]): unknown layer name")
+    assert lines[1] == "error: 1 of 3 jobs are invalid; nothing was run"
+    assert "Traceback" not in proc.stderr and not sweep.exists()
+
+
+# A job that fails while it runs (a full disk, a driver error): injected into job 1 only.
+FAIL_JOB_1 = """
+import sys
+from nst_research import cli, run
+from nst_research.errors import ConfigError
+build = run.build
+def failing(cfg, run_dir, *args, **kwargs):
+    if run_dir.name == "1":
+        raise ConfigError("unknown layer name(s) 'relu9_9' (injected failure)")
+    return build(cfg, run_dir, *args, **kwargs)
+run.build = failing
+sys.argv = ["nst", *sys.argv[1:]]
+cli.main()
+"""
+
+
+@pytest.mark.slow
+def test_sweep_with_a_failing_job_still_reports_the_others(tiny_images, tmp_path):
+    sweep = tmp_path / "multirun" / "failing"
+    script = tmp_path / "fail_job_1.py"
+    script.write_text(FAIL_JOB_1)
+    content, style = tiny_images
+    proc = subprocess.run(
+        [sys.executable, str(script), "-m", f"content={content}", f"style={style}", *TINY,
+         "layers.content=[relu2_1],[relu3_1],[relu1_1]", "logger=none",
+         f"hydra.sweep.dir={sweep}"],
+        capture_output=True, text=True, timeout=400, cwd=tmp_path,
     )  # fmt: skip
     assert proc.returncode == 1  # the sweep reports the failure in one summary line...
     assert "2 of 3 jobs completed; failed: job 1 (unknown layer name(s) 'relu9_9'" in proc.stderr

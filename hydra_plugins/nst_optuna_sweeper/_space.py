@@ -73,7 +73,19 @@ def to_distribution(override: Override) -> BaseDistribution:
     sweep = override.value()
     log = "log" in getattr(sweep, "tags", set())
     if isinstance(sweep, IntervalSweep):
-        return FloatDistribution(float(sweep.start), float(sweep.end), log=log)
+        low, high = float(sweep.start), float(sweep.end)
+        key = override.get_key_element()
+        if not low < high:
+            raise ValueError(
+                f"{override.input_line}: interval(low,high) needs low < high, e.g. "
+                f"'{key}=interval({sweep.end:g},{sweep.start:g})'"
+            )
+        if log and low <= 0:
+            raise ValueError(
+                f"{override.input_line}: a log interval needs low > 0, e.g. "
+                f"{key}='tag(log,interval({high / 1000:g},{high:g}))'"
+            )
+        return FloatDistribution(low, high, log=log)
     if isinstance(sweep, RangeSweep) and not sweep.shuffle:
         values = list(override.sweep_iterator())
         if not values:

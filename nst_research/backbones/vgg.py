@@ -73,8 +73,8 @@ class VGGFeatures(NamedStack):
         self.arch, self.pooling = arch, pooling
 
 
-def load_weights(model: VGGFeatures, state: dict[str, Tensor]) -> None:
-    """Copy the weights of the truncated stack from a torchvision-layout state dict."""
+def check_state(model: VGGFeatures, state: dict[str, Tensor]) -> None:
+    """One line unless ``state`` holds every tensor ``model`` needs, in its shape."""
     own = model.state_dict()
     missing = [k for k in own if k not in state]
     if missing:
@@ -88,6 +88,12 @@ def load_weights(model: VGGFeatures, state: dict[str, Tensor]) -> None:
                 f"weight {key} has shape {tuple(state[key].shape)}, expected {tuple(value.shape)} "
                 f"for {model.arch}; is model= set to the right architecture?"
             )
+
+
+def load_weights(model: VGGFeatures, state: dict[str, Tensor]) -> None:
+    """Copy the weights of the truncated stack from a torchvision-layout state dict."""
+    check_state(model, state)
+    own = model.state_dict()
     wanted = {k[len("features.") :]: state[k] for k in own}
     if any(p.is_meta for p in model.parameters()):  # built with init=False: take fresh copies
         wanted = {k: v.detach().clone() for k, v in wanted.items()}

@@ -14,6 +14,7 @@ import functools
 import hashlib
 import importlib.resources
 import os
+import warnings
 from pathlib import Path
 
 import torch
@@ -81,21 +82,42 @@ def _torchvision_state_dict(arch: str, allow_download: bool) -> dict[str, Tensor
     return {k: v for k, v in state.items() if k.startswith("features.")}
 
 
-def _file_state_dict(path: str) -> dict[str, Tensor]:
+def _file_state_dict(path: str, mmap: bool = False) -> dict[str, Tensor]:
+    """A state dict file's ``features.*`` tensors (``mmap``: mapped, not read, where torch can)."""
     p = Path(path).expanduser()
     if not p.is_file():
         raise ConfigError(
             f"model.weights={path!r} is neither 'caffe', 'torchvision' nor an existing .pth file"
         )
     try:
-        state = torch.load(p, map_location="cpu", weights_only=True)
+        with warnings.catch_warnings():  # "Detected pickle protocol 4": a note for torch devs
+            warnings.simplefilter("ignore")
+            try:
+                state = torch.load(p, map_location="cpu", weights_only=True, mmap=mmap)
+            except RuntimeError as e:  # mmap needs torch.save's zip format: read it whole
+                if not mmap or "mmap" not in str(e):
+                    raise
+                state = torch.load(p, map_location="cpu", weights_only=True)
     except Exception as e:
-        raise WeightsError(f"could not read weights file {p}: {e}") from e
+        raise WeightsError(
+            f"could not read weights file {p}: it is not a state dict of tensors saved by "
+            f"torch.save ({_load_reason(e)}); save one with torch.save(model.state_dict(), path)"
+        ) from None
     if isinstance(state, dict) and "state_dict" in state:
         state = state["state_dict"]
     if not isinstance(state, dict):
         raise WeightsError(f"weights file {p} does not hold a state dict")
     return {k: v for k, v in state.items() if k.startswith("features.")}
+
+
+def _load_reason(e: Exception) -> str:
+    """torch.load's reason in a few words, without its advice to load untrusted files unsafely."""
+    text = " ".join(str(e).split())
+    if "WeightsUnpickler error:" in text:
+        text = text.split("WeightsUnpickler error:", 1)[1].split(" Check the docum")[0].strip()
+    elif "Weights only load failed" in text or isinstance(e, KeyError) or not text:
+        text = "not a file torch.save wrote"
+    return f"{type(e).__name__}: {text[:120]}" if not text.startswith(type(e).__name__) else text
 
 
 # Named weight sources (``model.weights``) -> (loader(arch, allow_download), preprocessing name);
