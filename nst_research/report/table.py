@@ -25,6 +25,7 @@ from nst_research.report.configs import (
 )
 from nst_research.report.ranking import EVAL_STAT_KEYS, metric_columns, metric_value
 from nst_research.report.records import FAILED, RunRecord
+from nst_research.report.stats import identical_replicates
 
 RUN_KEYS = ("iterations", "wall_time_s", "s_per_iter")
 NUMERIC_KEYS = LOSS_KEYS + RUN_KEYS
@@ -59,6 +60,7 @@ class ReportRow:
     jobs: list[str] = field(default_factory=list)
     reason: str | None = None
     rank: int | None = None
+    identical: bool = False  # its seed replicates gave identical results: the sd is no spread
 
 
 def build_rows(records: Sequence[RunRecord]) -> list[ReportRow]:
@@ -83,6 +85,7 @@ def build_rows(records: Sequence[RunRecord]) -> list[ReportRow]:
                     n_stat=len(used),
                     seeds=[r.seed or "" for r in runs],
                     jobs=[r.name for r in runs],
+                    identical=identical_replicates(used),
                 )
             )
         for run in (r for r in runs if r.failed):
