@@ -45,6 +45,7 @@ from nst_research.resume import check_hashes
 from nst_research.schedules import Single, Stage, stage_at
 from nst_research.styles import StyleSet
 from nst_research.terms import FeatureLoss, Objective
+from nst_research.tracking.artifacts import use_inputs
 
 
 def _instantiate(node: Any, key: str) -> Any:
@@ -298,6 +299,7 @@ def build(
         check_hashes(resume_from, provenance["hashes"])
     make_run_dir(run_dir)
     logger = parts.logger(run_dir, run_name, group, str(cfg.task.kind))
+    use_inputs(logger, inputs.paths, inputs.hashes)  # W&B lineage: the images the run used
     history = LossHistory()
     shown = (inputs.shown_content, inputs.shown_style)
     scorer = Scorer(*shown, parts.eval) if parts.eval else None
