@@ -854,3 +854,22 @@ def test_wandb_logs_ranked_table_and_plane(
     cells = [row[-1] for row in logged_runs["data"]]
     assert all(c["_type"] == "image-file" and c["path"] in contents for c in cells)
     assert sorted(row[0] for row in runs_table["data"]) == sorted(str(i) for i in range(12))
+
+
+def test_wandb_runs_table_has_a_column_per_swept_key(eval_sweep: Path) -> None:
+    from nst_research.report.wandb_log import run_columns, run_rows
+
+    records = collect(eval_sweep)
+    columns = run_columns(records)
+    assert columns == ["job", "loss.style_weight", "optimizer", "seed", "status",
+                       EVAL_STYLE_DISTANCE, EVAL_STYLE_RATIO, EVAL_CONTENT_DISTANCE,
+                       EVAL_CONTENT_RATIO, EVAL_SSIM, "objective", "final"]  # fmt: skip
+    first = dict(zip(columns, run_rows(records)[0], strict=True))
+    overrides = records[0].overrides
+    assert first["job"] == records[0].name and first["seed"] == overrides["seed"]
+    assert (first["loss.style_weight"], first["optimizer"]) == (
+        overrides["loss.style_weight"],
+        overrides["optimizer"],
+    )
+    assert first[EVAL_STYLE_RATIO] == records[0].metrics["eval"][EVAL_STYLE_RATIO]
+    assert first["final"] == records[0].final_image
