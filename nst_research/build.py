@@ -102,6 +102,8 @@ def check(cfg: DictConfig) -> Parts:
     optimizer = _instantiate(cfg.optimizer, "optimizer")
     optimizer([torch.nn.Parameter(torch.zeros(1))])  # its settings are checked when it is built
     metrics = {str(k): _instantiate(v, f"eval.{k}") for k, v in (cfg.get("eval") or {}).items()}
+    texture = str(cfg.task.kind) == "texture"  # no content image: content metrics mean nothing
+    metrics = {k: m for k, m in metrics.items() if not (texture and getattr(m, "needs_content", 0))}
     known = [key for m in metrics.values() for key in m.keys]
     known += [LOSS_TOTAL, LOSS_CONTENT, LOSS_STYLE, LOSS_TV]
     # runs recorded before schedules existed have no schedule key: one stage
@@ -117,7 +119,9 @@ def check(cfg: DictConfig) -> Parts:
         seed=seed,
         colour=_instantiate(cfg.colour, "colour"),
         eval=metrics,
-        objective_weights=parse_objective(cfg.get("objective") or default_objective(known), known),
+        objective_weights=parse_objective(
+            cfg.get("objective") or default_objective(known, texture), known
+        ),
         schedule=schedule,
         stages=stages,
     )
@@ -130,9 +134,11 @@ def style_term(cfg: DictConfig) -> FeatureLoss:
     return StyleSet(term, weights, guided) if len(weights) > 1 or guided else term
 
 
-def default_objective(known: list[str]) -> str:
+def default_objective(known: list[str], texture: bool = False) -> str:
     """``objective=null``: the sum of the style and content ratios if they are computed, else the
-    total loss (``eval=[]``)."""
+    total loss (``eval=[]``); for ``task=texture``, the style ratio if computed."""
+    if texture and EVAL_STYLE_RATIO in known:
+        return EVAL_STYLE_RATIO
     wanted = (EVAL_STYLE_RATIO, EVAL_CONTENT_RATIO)
     return " + ".join(wanted) if all(k in known for k in wanted) else LOSS_TOTAL
 

@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING
 
 import torch
 from omegaconf import DictConfig
+from PIL import Image
 
 from nst_research.config import masks_on, style_list
 from nst_research.errors import InputImageError
@@ -75,10 +76,13 @@ def _style_key(i: int) -> str:
 
 def load_inputs(cfg: DictConfig, parts: Parts) -> Inputs:
     """Read the images; check their sizes (too small for the layers, too large for memory)."""
-    content_path = resolve_image(cfg.content, "content image")
+    texture = str(cfg.task.kind) == "texture"  # no content: a grey canvas of the style's aspect
+    content_path = None if texture else resolve_image(cfg.content, "content image")
     style_paths = [resolve_image(s, "style image") for s in style_list(cfg.style)]
-    content_img = load_image(content_path, role="content image")
     style_imgs = [load_image(p, role="style image") for p in style_paths]
+    content_img = (
+        texture_canvas(style_imgs[0]) if texture else load_image(content_path, role="content image")
+    )
     style_size = _style_size(cfg, int(cfg.size))
     h, w = long_side_size(content_img.height, content_img.width, int(cfg.size))
     style_hws = [long_side_size(im.height, im.width, style_size) for im in style_imgs]
@@ -107,8 +111,8 @@ def load_inputs(cfg: DictConfig, parts: Parts) -> Inputs:
     shown_content = image_to_tensor(content_img, int(cfg.size))
     shown_styles = [image_to_tensor(im, style_size) for im in style_imgs]
     content, styles = parts.colour.inputs(shown_content, shown_styles)
-    hashes = {"content": file_sha256(content_path)}
-    paths = {"content": str(content_path)}
+    hashes = {"content": file_sha256(content_path)} if content_path else {}
+    paths = {"content": str(content_path)} if content_path else {}
     for i, p in enumerate(style_paths):
         hashes[_style_key(i)], paths[_style_key(i)] = file_sha256(p), str(p)
     if cfg.init.get("path"):
@@ -125,6 +129,12 @@ def load_inputs(cfg: DictConfig, parts: Parts) -> Inputs:
     return Inputs(
         content, styles, init, paths, hashes, shown_content, shown_styles[0], masks, stages
     )
+
+
+def texture_canvas(style: Image.Image) -> Image.Image:
+    """``task=texture``'s stand-in for a content image: mid-grey, the style's size and aspect (it
+    sets the canvas shape, and eval/style_ratio is measured against it)."""
+    return Image.new("RGB", style.size, (128, 128, 128))
 
 
 def _style_size(cfg: DictConfig, size: int) -> int:
