@@ -47,6 +47,7 @@ from nst_research.resume import check_hashes
 from nst_research.schedules import Single, Stage, stage_at
 from nst_research.styles import StyleSet
 from nst_research.terms import FeatureLoss, Objective
+from nst_research.tracking.artifacts import use_inputs
 
 
 @dataclass
@@ -99,6 +100,8 @@ def check(cfg: DictConfig) -> Parts:
     metrics = {
         str(k): instantiate_choice(v, f"eval.{k}") for k, v in (cfg.get("eval") or {}).items()
     }
+    texture = str(cfg.task.kind) == "texture"  # no content image: content metrics mean nothing
+    metrics = {k: m for k, m in metrics.items() if not (texture and getattr(m, "needs_content", 0))}
     known = [key for m in metrics.values() for key in m.keys]
     known += [LOSS_TOTAL, LOSS_CONTENT, LOSS_STYLE, LOSS_TV]
     # runs recorded before schedules existed have no schedule key: one stage
@@ -114,7 +117,9 @@ def check(cfg: DictConfig) -> Parts:
         seed=seed,
         colour=instantiate_choice(cfg.colour, "colour"),
         eval=metrics,
-        objective_weights=parse_objective(cfg.get("objective") or default_objective(known), known),
+        objective_weights=parse_objective(
+            cfg.get("objective") or default_objective(known, texture), known
+        ),
         schedule=schedule,
         stages=stages,
         backbone=checked.backbone,
@@ -140,9 +145,11 @@ def style_term(cfg: DictConfig, weights: list[float]) -> FeatureLoss:
     return StyleSet(term, weights, guided) if len(weights) > 1 or guided else term
 
 
-def default_objective(known: list[str]) -> str:
+def default_objective(known: list[str], texture: bool = False) -> str:
     """``objective=null``: the sum of the style and content ratios if they are computed, else the
-    total loss (``eval=[]``)."""
+    total loss (``eval=[]``); for ``task=texture``, the style ratio if computed."""
+    if texture and EVAL_STYLE_RATIO in known:
+        return EVAL_STYLE_RATIO
     wanted = (EVAL_STYLE_RATIO, EVAL_CONTENT_RATIO)
     return " + ".join(wanted) if all(k in known for k in wanted) else LOSS_TOTAL
 
@@ -174,6 +181,7 @@ def read_inputs(cfg: DictConfig, parts: Parts) -> Inputs:
         colour=parts.colour,
         init=parts.init,
         seed=parts.seed,
+        texture=str(cfg.task.kind) == "texture",
     )
     return load_inputs(spec)
 
@@ -336,6 +344,7 @@ def build(
         check_hashes(resume_from, provenance["hashes"])
     make_run_dir(run_dir)
     logger = parts.logger(run_dir, run_name, group, str(cfg.task.kind))
+    use_inputs(logger, inputs.paths, inputs.hashes)  # W&B lineage: the images the run used
     history = LossHistory()
     shown = (inputs.shown_content, inputs.shown_style)
     scorer = Scorer(*shown, parts.eval) if parts.eval else None

@@ -62,6 +62,19 @@ class Snapshots(pl.Callback):
             log_image(trainer, IMAGE_GENERATED, rgb, step)
 
 
+class StepHook(pl.Callback):
+    """Calls ``hook(step, image, losses)`` after every good step: the (1, 3, H, W) RGB image in
+    [0, 1] on the CPU and the step's losses (the API's ``callback``)."""
+
+    def __init__(self, hook) -> None:
+        self.hook = hook
+
+    def on_train_batch_end(self, trainer, pl_module, outputs, batch, batch_idx) -> None:
+        record = good_record(pl_module)
+        if record is not None:
+            self.hook(int(record.step), pl_module.rgb().detach().cpu(), dict(record.losses))
+
+
 class LossHistory(pl.Callback):
     """Keeps every step's losses (floats the module already has) and writes ``losses.csv``."""
 

@@ -23,6 +23,7 @@ from nst_research.io.claims import RESUMING
 from nst_research.names import OBJECTIVE
 from nst_research.status import RunStatus
 from nst_research.sweeps import FAILED_SWEEP
+from nst_research.tracking.naming import identity
 from nst_research.validation.overrides import did_you_mean
 
 CONF_DIR = str(_CONF_DIR)
@@ -39,8 +40,9 @@ def _app(cfg: DictConfig) -> float | None:
     multirun = hc.mode == RunMode.MULTIRUN
     _MULTIRUN = multirun
     run_dir = Path(hc.runtime.output_dir)
-    name = cfg.name or hc.job.override_dirname or "default"
-    group = Path(hc.sweep.dir).name if multirun else None
+    name, group, tags = identity(cfg, hc, multirun)  # W&B conventions (nst_research/tracking)
+    if "tags" in cfg.logger:
+        cfg.logger.tags = [*cfg.logger.tags, *(t for t in tags if t not in cfg.logger.tags)]
     resume_from = None
     worker = multirun and stop.in_worker()  # a joblib worker: Ctrl-C as nst_research.io.stop says
     if worker and stop.stopping(run_dir):

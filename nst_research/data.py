@@ -1,4 +1,5 @@
-"""The classic style-transfer images: download them (``make data``) and find them (figure recipes).
+"""The classic style-transfer images: download them (``python -m nst_research.data``, or ``make
+data`` in a checkout) and find them (figure recipes).
 
 The nine images are the example inputs of jcjohnson/neural-style (``examples/inputs/``), the
 images used throughout the style-transfer literature since Gatys et al. (2016). The downloads are
@@ -7,8 +8,12 @@ never holds a half-written or altered image under a classic name.
 
 Usage::
 
-    python -m nst_research.data --dest data            # all nine
+    python -m nst_research.data                        # all nine, into default_dest()
     python -m nst_research.data --only tubingen.jpg    # just one
+    python -m nst_research.data --dest data            # into ./data
+
+Installed from a wheel, the images live in a per-user cache (pooch's ``os_cache("nst-research")``,
+e.g. ``~/.cache/nst-research``); in a checkout, in ``<repo>/data``; ``$NST_DATA_DIR`` overrides both.
 
 The module imports the standard library only (figure recipes call :func:`find_image`); pooch
 and requests load when a download starts.
@@ -145,23 +150,44 @@ def _repo_root() -> Path:
     return Path(__file__).resolve().parent.parent
 
 
+CACHE_NAME = "nst-research"  # pooch.os_cache(CACHE_NAME): the per-user cache of installed users
+FETCH_COMMAND = "python -m nst_research.data"  # works wherever the package is installed
+
+
+def in_checkout() -> bool:
+    """Whether the package runs from a source checkout (``pyproject.toml`` beside it), not a wheel."""
+    return (_repo_root() / "pyproject.toml").is_file()
+
+
+def default_dest() -> Path:
+    """Where ``python -m nst_research.data`` puts the images: ``$NST_DATA_DIR`` if set, else
+    ``<repo>/data`` in a checkout, else the per-user cache (``pooch.os_cache("nst-research")``)."""
+    env = os.environ.get(DATA_DIR_ENV)
+    if env:
+        return Path(env).expanduser()
+    if in_checkout():
+        return _repo_root() / "data"
+    import pooch
+
+    return Path(pooch.os_cache(CACHE_NAME))
+
+
 def data_dir() -> Path:
     """The folder figure recipes read the classic images from.
 
-    ``$NST_DATA_DIR`` if set; else ``<repo>/data`` (filled by ``make data``) if it exists; else
-    ``<repo>/../shared/images`` if it exists; else ``<repo>/data``.
+    ``$NST_DATA_DIR`` if set; else, in a checkout, ``<repo>/data`` (filled by ``make data``) if it
+    exists, else ``<repo>/../shared/images`` if it exists; else :func:`default_dest` (the per-user
+    cache for an installed package, never ``site-packages``).
     """
     env = os.environ.get(DATA_DIR_ENV)
     if env:
         return Path(env).expanduser()
-    repo = _repo_root()
-    local = repo / "data"
-    if local.is_dir():
-        return local
-    shared = repo.parent / "shared" / "images"
-    if shared.is_dir():
-        return shared
-    return local
+    if in_checkout():
+        repo = _repo_root()
+        for folder in (repo / "data", repo.parent / "shared" / "images"):
+            if folder.is_dir():
+                return folder
+    return default_dest()
 
 
 def find_image(name: str) -> Path:
@@ -170,8 +196,8 @@ def find_image(name: str) -> Path:
     path = folder / name
     if not path.is_file():
         raise InputImageError(
-            f"image {name!r} not found in {folder}: run `make data` to download the classic "
-            f"images, or set {DATA_DIR_ENV} to a folder that has them"
+            f"image {name!r} not found in {folder}: run `{FETCH_COMMAND}` to download the "
+            f"classic images into {default_dest()}, or set {DATA_DIR_ENV} to a folder that has them"
         )
     return path
 
@@ -181,7 +207,13 @@ def main(argv: list[str] | None = None) -> int:
         prog="python -m nst_research.data",
         description="Download the classic style-transfer images and check their sha256.",
     )
-    parser.add_argument("--dest", type=Path, default=Path("data"), help="folder (default: data)")
+    parser.add_argument(
+        "--dest",
+        type=Path,
+        default=None,
+        help=f"folder (default: ${DATA_DIR_ENV}, else data/ in a checkout, else the per-user "
+        f"cache, {CACHE_NAME} in pooch's os_cache)",
+    )
     parser.add_argument(
         "--base-url",
         default=os.environ.get(DATA_URL_ENV) or BASE_URL,
@@ -196,7 +228,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--timeout", type=float, default=30.0, help="seconds per request")
     args = parser.parse_args(argv)
     try:
-        download_images(args.dest, base_url=args.base_url, names=args.only, timeout=args.timeout)
+        dest = args.dest if args.dest is not None else default_dest()
+        download_images(dest, base_url=args.base_url, names=args.only, timeout=args.timeout)
     except NSTError as e:
         print(f"error: {e}", file=sys.stderr)
         return e.exit_code

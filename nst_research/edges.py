@@ -195,6 +195,25 @@ class CSVLog:
         return CSVLogger(save_dir=str(run_dir), name="csv", version="")
 
 
+def _step_logger_class():
+    """Lightning's WandbLogger whose W&B step (``_step``) is the trainer step.
+
+    Lightning logs without ``step=``, so W&B counts log calls: every image, eval row and the
+    step-0 scores moved later rows on (the step-20 snapshot was at ``_step`` 22). Rows logged at
+    the same step are merged into one.
+    """
+    from pytorch_lightning.loggers import WandbLogger
+
+    class StepWandbLogger(WandbLogger):
+        def log_metrics(self, metrics, step: int | None = None) -> None:
+            if step is None:
+                return super().log_metrics(metrics, step)
+            self.experiment.log({**metrics, "trainer/global_step": step}, step=int(step))
+            return None
+
+    return StepWandbLogger
+
+
 class WandbLog:
     """``logger=wandb``: a W&B run through Lightning's WandbLogger (offline by default)."""
 
@@ -220,10 +239,7 @@ class WandbLog:
 
     def __call__(self, run_dir: Path, run_name: str, group: str | None, job_type: str):
         import wandb
-        from pytorch_lightning.loggers import WandbLogger
 
-        if wandb.run is not None:  # never log into another job's run (in-process sweeps)
-            wandb.finish()
         mode = wandb_mode(self.mode)
         wandb_dir = os.environ.get("WANDB_DIR")
         if wandb_dir and Path(wandb_dir).expanduser().resolve() != Path(run_dir).resolve():
@@ -235,7 +251,7 @@ class WandbLog:
         # explicitly (run_settings restores it afterwards).
         os.environ["WANDB_MODE"] = mode
         try:
-            logger = WandbLogger(
+            logger = _step_logger_class()(
                 project=self.project,
                 entity=self.entity,
                 name=run_name,
@@ -248,7 +264,12 @@ class WandbLog:
                 settings=wandb.Settings(init_timeout=60),
             )
             logger._wandb_init.pop("anonymous", None)  # deprecated in wandb; Lightning sends it
-            logger.experiment  # noqa: B018 - start the run now, so a failure shows here
+            # A run of its own, beside any active one (a notebook's wandb.run, an earlier job's):
+            # never logged into, never finished here; Lightning would reuse wandb.run.
+            run = wandb.init(**logger._wandb_init, reinit="create_new")
+            run.define_metric("trainer/global_step")
+            run.define_metric("*", step_metric="trainer/global_step", step_sync=True)
+            logger._experiment = run
         except Exception as e:  # W&B must never cost the run its own outputs
             warn(f"W&B could not start ({type(e).__name__}: {e}); going on without it")
             return False
@@ -279,13 +300,12 @@ def _finish_logger(logger, status: str, summary: dict[str, Any]) -> None:
     if not isinstance(logger, WandbLogger):
         logger.finalize(str(status))
         return
-    import wandb
 
     for key, value in summary.items():
         logger.experiment.summary[key] = value
     log_final_artifact(logger.experiment, Path(logger.save_dir) / "final.png", summary)
     exit_codes = {RunStatus.COMPLETED: 0, RunStatus.INTERRUPTED: 255}
-    wandb.finish(exit_code=exit_codes.get(RunStatus(status), 1))
+    logger.experiment.finish(exit_code=exit_codes.get(RunStatus(status), 1))  # this run only
 
 
 def log_final_artifact(experiment, final: Path, summary: dict[str, Any]) -> None:

@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import torch
+from PIL import Image
 
 from nst_research.backbones.base import Backbone
 from nst_research.colour import KeepColour
@@ -53,6 +54,7 @@ class InputSettings:
     colour: KeepColour
     init: Callable[..., torch.Tensor]
     seed: int
+    texture: bool = False  # task=texture: no content image (the canvas has the style's aspect)
 
 
 @dataclass
@@ -91,10 +93,13 @@ def _style_key(i: int) -> str:
 
 def load_inputs(spec: InputSettings) -> Inputs:
     """Read the images; check their sizes (too small for the layers, too large for memory)."""
-    content_path = resolve_image(spec.content, "content image")
+    texture = spec.texture  # no content: a grey canvas of the style's aspect
+    content_path = None if texture else resolve_image(spec.content, "content image")
     style_paths = [resolve_image(s, "style image") for s in spec.styles]
-    content_img = load_image(content_path, role="content image")
     style_imgs = [load_image(p, role="style image") for p in style_paths]
+    content_img = (
+        texture_canvas(style_imgs[0]) if texture else load_image(content_path, role="content image")
+    )
     style_size = _style_size(spec.style_scale, spec.size)
     h, w = long_side_size(content_img.height, content_img.width, spec.size)
     style_hws = [long_side_size(im.height, im.width, style_size) for im in style_imgs]
@@ -124,8 +129,8 @@ def load_inputs(spec: InputSettings) -> Inputs:
     shown_content = image_to_tensor(content_img, spec.size)
     shown_styles = [image_to_tensor(im, style_size) for im in style_imgs]
     content, styles = spec.colour.inputs(shown_content, shown_styles)
-    hashes = {"content": file_sha256(content_path)}
-    paths = {"content": str(content_path)}
+    hashes = {"content": file_sha256(content_path)} if content_path else {}
+    paths = {"content": str(content_path)} if content_path else {}
     for i, p in enumerate(style_paths):
         hashes[_style_key(i)], paths[_style_key(i)] = file_sha256(p), str(p)
     if spec.init_path:
@@ -144,6 +149,12 @@ def load_inputs(spec: InputSettings) -> Inputs:
     return Inputs(
         content, styles, init, paths, hashes, shown_content, shown_styles[0], masks, stages
     )
+
+
+def texture_canvas(style: Image.Image) -> Image.Image:
+    """``task=texture``'s stand-in for a content image: mid-grey, the style's size and aspect (it
+    sets the canvas shape, and eval/style_ratio is measured against it)."""
+    return Image.new("RGB", style.size, (128, 128, 128))
 
 
 def _style_size(style_scale: float, size: int) -> int:

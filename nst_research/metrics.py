@@ -168,6 +168,7 @@ class ContentDistance:
     """
 
     keys = (EVAL_CONTENT_DISTANCE, EVAL_CONTENT_RATIO)
+    needs_content = True  # left out of task=texture (no content image)
 
     def __call__(self, output: Tensor, scorer: Scorer) -> dict[str, float]:
         target = scorer.features(scorer.content, "content")[CONTENT_LAYER]
@@ -181,6 +182,7 @@ class LuminanceSSIM:
     """SSIM of the output's luminance to the content's (torchmetrics; Gaussian 11x11, sigma 1.5)."""
 
     keys = (EVAL_SSIM,)
+    needs_content = True
 
     def __call__(self, output: Tensor, scorer: Scorer) -> dict[str, float]:
         from torchmetrics.functional.image import structural_similarity_index_measure as ssim

@@ -136,7 +136,8 @@ def finish(run: Run, fit_s: float, error: Exception | None = None) -> dict[str, 
     summary: dict[str, Any] = {"status": str(module.status)}
     try:
         metrics = _write_outputs(run, rgb, fit_s, error)
-        summary.update(s_per_iter=metrics["s_per_iter"], **metrics["eval"])
+        summary.update({k: metrics[k] for k in ("wall_time_s", "s_per_iter", "peak_memory_mb")})
+        summary.update(metrics["eval"])
         summary[OBJECTIVE] = metrics[OBJECTIVE]
     finally:
         if run.logger:

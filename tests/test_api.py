@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import csv
+import json
 import subprocess
 import sys
 
 import numpy as np
 import pytest
+import torch
 import yaml
 from omegaconf import OmegaConf
 from PIL import Image
@@ -70,3 +72,53 @@ def test_stylize_returns_the_image_metrics_and_run_dir(tmp_path, tiny_images):
     assert OmegaConf.load(run_dir / ".hydra" / "config.yaml") == cfg  # as nst saves it
     again = stylize(cfg, run_dir=tmp_path / "b")  # a composed config: the same pixels
     np.testing.assert_array_equal(np.asarray(again.image), np.asarray(image))
+
+
+def notebook_code(path):
+    """The code cells of a notebook, in order (no jupyter needed)."""
+    import json
+
+    cells = json.loads(path.read_text())["cells"]
+    return ["".join(c["source"]) for c in cells if c["cell_type"] == "code"]
+
+
+@pytest.mark.slow
+def test_example_notebook_runs():
+    namespace: dict = {}
+    for code in notebook_code(REPO / "experiments" / "api_example.ipynb"):
+        exec(compile(code, "api_example.ipynb", "exec"), namespace)
+    result = namespace["result"]
+    assert result.metrics["status"] == "completed" and len(namespace["totals"]) == 5
+    assert namespace["totals"][-1] < namespace["totals"][0]
+    assert max(result.image.size) == 64
+    assert (result.run_dir / "inputs" / "style.png").is_file()  # the PIL style, kept and hashed
+    assert result.metrics["hashes"]["style"]
+
+
+@pytest.mark.slow
+def test_ctrl_c_is_raised_again_after_the_outputs_are_saved(tmp_path, tiny_images):
+    content, style = tiny_images
+
+    def stop(step, image, losses):
+        if step == 2:
+            raise KeyboardInterrupt  # what Ctrl-C raises in a notebook cell
+
+    with pytest.raises(KeyboardInterrupt):
+        stylize([f"content={content}", f"style={style}", "size=32", "iterations=20",
+                 "logger=none", "eval=[]", "trainer.progress_bar=false"],
+                run_dir=tmp_path / "run", callback=stop)  # fmt: skip
+    metrics = json.loads((tmp_path / "run" / "metrics.json").read_text())
+    assert metrics["status"] == "interrupted" and metrics["iterations"] == 2
+    assert (tmp_path / "run" / "final.png").is_file()
+    assert (tmp_path / "run" / ".hydra" / "config.yaml").is_file()
+
+
+def test_keywords_with_a_composed_config_and_bad_inputs(tmp_path):
+    cfg = compose(["size=32"])
+    with pytest.raises(ConfigError, match="optimizer= chooses a config group"):
+        stylize(cfg, optimizer={"lr": 1})
+    with pytest.raises(ConfigError, match="takes a path, a PIL image or a tensor, not int"):
+        stylize(content=3)
+    with pytest.raises(ConfigError, match=r"must be \(3, H, W\) or \(1, 3, H, W\) RGB"):
+        stylize(content=torch.zeros(2, 8, 8))
+    assert not (tmp_path / "outputs").exists()

@@ -212,7 +212,7 @@ def test_data_dir_honours_env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -
     monkeypatch.setenv("NST_DATA_DIR", str(tmp_path))
     assert data.data_dir() == tmp_path
 
-    with pytest.raises(InputImageError, match="make data.*NST_DATA_DIR"):
+    with pytest.raises(InputImageError, match="`python -m nst_research.data`.*NST_DATA_DIR"):
         data.find_image("tubingen.jpg")
     (tmp_path / "tubingen.jpg").write_bytes(b"x")
     assert data.find_image("tubingen.jpg") == tmp_path / "tubingen.jpg"
@@ -222,6 +222,7 @@ def test_data_dir_fallbacks(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> 
     monkeypatch.delenv("NST_DATA_DIR", raising=False)
     repo = tmp_path / "main"
     repo.mkdir()
+    (repo / "pyproject.toml").write_text("")  # a checkout
     monkeypatch.setattr(data, "_repo_root", lambda: repo)
 
     assert data.data_dir() == repo / "data"  # nothing exists: where `make data` will put them
@@ -230,6 +231,32 @@ def test_data_dir_fallbacks(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> 
     assert data.data_dir() == shared
     (repo / "data").mkdir()
     assert data.data_dir() == repo / "data"
+
+
+def test_installed_package_uses_the_user_cache(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """From a wheel (no pyproject.toml beside the package): pooch's per-user cache, never
+    site-packages/data, and messages that name a command that exists outside a checkout."""
+    import pooch
+
+    monkeypatch.delenv("NST_DATA_DIR", raising=False)
+    site = tmp_path / "site-packages"
+    (site / "data").mkdir(parents=True)  # even if such a folder exists
+    (tmp_path / "shared" / "images").mkdir(parents=True)
+    monkeypatch.setattr(data, "_repo_root", lambda: site)
+    cache = Path(pooch.os_cache("nst-research"))
+    assert not data.in_checkout()
+    assert data.data_dir() == cache == data.default_dest()
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "xdg"))  # pooch follows the platform dirs
+    assert data.data_dir() == Path(pooch.os_cache("nst-research"))
+    with pytest.raises(InputImageError) as info:
+        data.find_image("nope.jpg")
+    message = str(info.value)
+    assert "`python -m nst_research.data`" in message and "make data" not in message
+    assert str(data.data_dir()) in message
+    monkeypatch.setenv("NST_DATA_DIR", str(tmp_path / "mine"))  # the override
+    assert data.data_dir() == data.default_dest() == tmp_path / "mine"
 
 
 def test_module_imports_only_stdlib() -> None:

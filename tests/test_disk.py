@@ -183,20 +183,28 @@ def test_a_wandb_finish_that_raises_is_one_warning(
     compose, tiny_images, tmp_path, monkeypatch, capsys
 ):
     import wandb
+    from wandb.sdk.wandb_run import Run
 
     content, style = tiny_images
-    real_finish = wandb.finish
+    real_finish, started = Run.finish, []
+    real_init = wandb.init
 
-    def broken(*args, **kwargs):
+    def broken(*args, **kwargs):  # each run finishes its own run object, not wandb.finish()
         raise RuntimeError("sync failed\n  while writing\n  the run's files")
 
-    monkeypatch.setattr(wandb, "finish", broken)
+    def init(*args, **kwargs):
+        started.append(real_init(*args, **kwargs))
+        return started[-1]
+
+    monkeypatch.setattr(Run, "finish", broken)
+    monkeypatch.setattr(wandb, "init", init)
     cfg = compose([f"content={content}", f"style={style}", *TINY, "iterations=2"])
     try:
         metrics = run(cfg, tmp_path / "run")
     finally:
         monkeypatch.undo()
-        real_finish()
+        for started_run in started:
+            real_finish(started_run)
     assert metrics["status"] == "completed"
     warnings = [line for line in capsys.readouterr().err.splitlines() if "sync failed" in line]
     assert warnings == [

@@ -47,7 +47,7 @@ from nst_research.report import (
     write_report,
 )
 from nst_research.report.compare import named_rows
-from nst_research.report.verdicts import spread_bound
+from nst_research.report.stats import identical_replicates, welch
 
 LOSS_COLUMNS = [
     "loss/style/relu1_1",
@@ -634,19 +634,43 @@ def test_plane_points_and_front(eval_sweep: Path, tmp_path: Path) -> None:
 
 
 def test_verdict_lines_on_constructed_numbers() -> None:
+    from scipy import stats
+
     a = Setting("a", (1.0, 1.1, 0.9), 3)  # mean 1, sd 0.1
     b = Setting("b", (2.0, 2.1, 1.9), 3)  # mean 2, sd 0.1
-    assert spread_bound(a, b) == pytest.approx(2 * math.sqrt(0.01 / 3 + 0.01 / 3))
+    # Welch by hand: se = sqrt(0.01/3 + 0.01/3), t = -1/se, df = 4 (equal sds and ns)
+    se = math.sqrt(0.01 / 3 + 0.01 / 3)
+    test = welch(a.values, b.values)
+    assert test is not None and test.t == pytest.approx(-1 / se) and test.df == pytest.approx(4)
+    assert test.p == pytest.approx(2 * stats.t.sf(1 / se, 4))
+    half = stats.t.ppf(0.975, 4) * se
+    assert (test.low, test.high) == (pytest.approx(-1 - half), pytest.approx(-1 + half))
     assert verdict_line("k", OBJECTIVE, [b, a]) == (
         "- `k`: `a` wins on objective (1, n=3) over `b` (2, n=3): 1 lower (50% of the "
-        "runner-up's); exceeds the spread (2·SE 0.1633)"
+        f"runner-up's); significant at 0.05 (Welch's t-test p={test.p:.2g}; 95% CI of the "
+        f"difference {-1 - half:.4g} to {-1 + half:.4g})"
     )
-    wide = Setting("b", (1.2, 1.7, 0.7), 3)  # mean 1.2, sd 0.5: 0.2 < 2 * sqrt(2 * 0.25 / 3)
+    wide = Setting("b", (1.2, 1.7, 0.7), 3)  # mean 1.2, sd 0.5: 0.2 apart, p about 0.65
     wide_a = Setting("a", (1.0, 1.5, 0.5), 3)
-    assert verdict_line("k", OBJECTIVE, [wide_a, wide]).endswith("within the spread (2·SE 0.8165)")
-    assert spread_bound(Setting("x", (0.0, 2.0), 2), Setting("y", (1.0, 3.0), 2)) == pytest.approx(
-        2 * math.sqrt(2)
+    line = verdict_line("k", OBJECTIVE, [wide_a, wide])
+    p_wide = stats.ttest_ind(wide_a.values, wide.values, equal_var=False).pvalue
+    assert f"not significant at 0.05 (Welch's t-test p={p_wide:.2g};" in line
+    # 2 SE no longer decides: with two seeds each, |diff| 4 > 2 SE (2.83), yet p = 0.11
+    two = welch((0.0, 2.0), (4.0, 6.0))
+    assert two is not None and 4.0 > 2 * math.sqrt(2 / 2 + 2 / 2)
+    assert two.t == pytest.approx(-2 * math.sqrt(2)) and two.df == pytest.approx(2)
+    assert two.p == pytest.approx(2 * stats.t.sf(2 * math.sqrt(2), 2)) and two.p > 0.05
+    assert welch((1.0,), (2.0, 3.0)) is None and welch((1.0, 1.0), (2.0, 2.0)) is None
+
+    # identical replicates: no test, whatever the means
+    same = [Setting("a", (1.0, 1.0, 1.0), 3, True), Setting("b", (2.0, 2.0, 2.0), 3, True)]
+    line = verdict_line(
+        "k", OBJECTIVE, same, "seed has no effect with init=content: spread unknown"
     )
+    assert "`a` wins" in line and line.endswith(
+        "seed has no effect with init=content: spread unknown"
+    )
+    assert "significant" not in line
 
     # one seed (even when pooled over another key's two values): spread unknown
     single = [Setting("a", (1.0, 3.0), 1), Setting("b", (4.0,), 1)]
@@ -657,9 +681,10 @@ def test_verdict_lines_on_constructed_numbers() -> None:
     assert verdict_line("k", OBJECTIVE, mixed).endswith("single seed: spread unknown")
 
     # SSIM: higher wins
-    ssim = [Setting("lo", (0.8, 0.8), 2), Setting("hi", (0.9, 0.9), 2)]
+    ssim = [Setting("lo", (0.8, 0.8), 2, True), Setting("hi", (0.9, 0.9), 2, True)]
     line = verdict_line("k", EVAL_SSIM, ssim)
-    assert "`hi` wins" in line and "0.1 higher" in line and "exceeds the spread" in line
+    assert "`hi` wins" in line and "0.1 higher" in line
+    assert line.endswith("seed has no effect: spread unknown")  # two equal seeds, no spread
 
     # degenerate cases
     assert verdict_line("k", OBJECTIVE, [Setting("a", (0.5,), 1), Setting("b", (), 0)]) == (
@@ -680,11 +705,47 @@ def test_verdicts_in_the_report(eval_sweep: Path) -> None:
     assert "38.5% of the runner-up's" in weight
     pooled_10 = [v + d for v in (1.0, 3.0) for d in (-0.1, 0.0, 0.1)]
     pooled_100 = [v + d for v in (4.0, 2.5) for d in (-0.1, 0.0, 0.1)]
+    from scipy import stats
+
+    p = stats.ttest_ind(pooled_10, pooled_100, equal_var=False).pvalue
+    # 1.25 > 2 SE (the old rule said "exceeds the spread"), but Welch's p is 0.09: not significant
     sd_10, sd_100 = np.std(pooled_10, ddof=1), np.std(pooled_100, ddof=1)
-    bound = 2 * math.sqrt(sd_10**2 / 6 + sd_100**2 / 6)
-    assert 1.25 > bound and weight.endswith(f"exceeds the spread (2·SE {bound:.4g})")
+    assert 1.25 > 2 * math.sqrt(sd_10**2 / 6 + sd_100**2 / 6) and p > 0.05
+    assert f"not significant at 0.05 (Welch's t-test p={p:.2g};" in weight
     assert "`lbfgs` wins on objective (2.5, n=6) over `adam` (2.75, n=6)" in optimizer
-    assert "within the spread" in optimizer
+    assert "not significant at 0.05" in optimizer
+    assert "identical replicates" not in md and "(identical)" not in md  # the seeds differ
+
+
+def test_identical_replicates_are_detected(tmp_path: Path) -> None:
+    """init=content is deterministic: 3 seeds give one image and one score; no test is claimed."""
+    sweep = tmp_path / "multirun" / "2024-01-01" / "12-00-00"
+    for num, (weight, seed) in enumerate((w, s) for w in (10, 100) for s in (0, 1, 2)):
+        overrides = {"init": "content", "loss.style_weight": weight, "seed": seed}
+        values = eval_values(0.5 if weight == 10 else 0.3, 0.1, 0.0)
+        job = make_job(
+            sweep, num, overrides, eval_metrics=values, objective=values[EVAL_STYLE_RATIO]
+        )
+        Image.new("RGB", TILE, (weight, 0, 0)).save(job / "final.png")  # same bytes per weight
+    records = collect(sweep)
+    assert identical_replicates(records[:3]) and identical_replicates(records[3:])
+    assert not identical_replicates(records[2:4]) and not identical_replicates(records[:1])
+    md = write_report(sweep)["md"].read_text()
+    assert "**identical replicates**: the seeds of every configuration gave identical" in md
+    assert "seed has no effect with init=content: spread unknown" in md
+    assert "init.perturb=" in md  # the way to real replicates
+    weight = next(line for line in md.splitlines() if line.startswith("- `loss.style_weight`:"))
+    assert weight.endswith("seed has no effect with init=content: spread unknown")
+    assert "significant" not in weight and "0.3 (identical)" in md and "± 0 " not in md
+
+    # the eval values alone (no final.png) also show it; one differing seed does not
+    for record in records:
+        (record.job_dir / "final.png").unlink()
+    assert identical_replicates(collect(sweep)[:3])
+    metrics = json.loads((sweep / "1" / "metrics.json").read_text())
+    metrics["eval"][EVAL_STYLE_RATIO] += 0.01
+    (sweep / "1" / "metrics.json").write_text(json.dumps(metrics))
+    assert not identical_replicates(collect(sweep)[:3])
 
 
 def test_compare_two_sweeps(
@@ -793,3 +854,22 @@ def test_wandb_logs_ranked_table_and_plane(
     cells = [row[-1] for row in logged_runs["data"]]
     assert all(c["_type"] == "image-file" and c["path"] in contents for c in cells)
     assert sorted(row[0] for row in runs_table["data"]) == sorted(str(i) for i in range(12))
+
+
+def test_wandb_runs_table_has_a_column_per_swept_key(eval_sweep: Path) -> None:
+    from nst_research.report.wandb_log import run_columns, run_rows
+
+    records = collect(eval_sweep)
+    columns = run_columns(records)
+    assert columns == ["job", "loss.style_weight", "optimizer", "seed", "status",
+                       EVAL_STYLE_DISTANCE, EVAL_STYLE_RATIO, EVAL_CONTENT_DISTANCE,
+                       EVAL_CONTENT_RATIO, EVAL_SSIM, "objective", "final"]  # fmt: skip
+    first = dict(zip(columns, run_rows(records)[0], strict=True))
+    overrides = records[0].overrides
+    assert first["job"] == records[0].name and first["seed"] == overrides["seed"]
+    assert (first["loss.style_weight"], first["optimizer"]) == (
+        overrides["loss.style_weight"],
+        overrides["optimizer"],
+    )
+    assert first[EVAL_STYLE_RATIO] == records[0].metrics["eval"][EVAL_STYLE_RATIO]
+    assert first["final"] == records[0].final_image

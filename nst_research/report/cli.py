@@ -20,7 +20,7 @@ from nst_research.report.plots import EVAL_CURVES, draw_contact_sheet, draw_loss
 from nst_research.report.ranking import RANK_KEYS, RATIO_SUM, choose_rank_key, rank_rows
 from nst_research.report.records import FAILED, ReportError, RunRecord, collect
 from nst_research.report.table import ReportRow, build_rows, table, write_csv
-from nst_research.report.verdicts import sweep_verdicts
+from nst_research.report.verdicts import caption, sweep_verdicts
 from nst_research.report.wandb_log import log_report_to_wandb
 
 
@@ -48,12 +48,13 @@ def write_report(
         "contact_sheet": sweep / "contact_sheet.png",
         "loss_curves": sweep / "loss_curves.png",
     }
+    verdicts = sweep_verdicts(records, keys, rank_key) if rank_key is not None else []
+    notes = [caption(v) for v in verdicts]  # the winner and margin, drawn under the plots
     draw_contact_sheet(records, paths["contact_sheet"], title=f"sweep {sweep.name}")
-    draw_loss_curves(records, paths["loss_curves"])
+    draw_loss_curves(records, paths["loss_curves"], notes=notes)
     if any((r.job_dir / EVAL_CURVES.file).is_file() for r in records):
         paths["eval_curves"] = sweep / "eval_curves.png"
-        draw_loss_curves(records, paths["eval_curves"], EVAL_CURVES)
-    verdicts: list[str] = []
+        draw_loss_curves(records, paths["eval_curves"], EVAL_CURVES, notes=notes)
     plane = []
     extra: list[str] = []
     if rank_key is not None:
@@ -61,8 +62,8 @@ def write_report(
         configs = [row for row in rows if row.status != FAILED]
         names = [config_label(row.config, keys, records) for row in configs]
         thumbs = _thumbnails(configs, names, records)
-        plane = draw_plane(plane_points(configs, names, sweep.name), paths["plane"], "", thumbs)
-        verdicts = sweep_verdicts(records, keys, rank_key)
+        points = plane_points(configs, names, sweep.name)
+        plane = draw_plane(points, paths["plane"], notes=notes, thumbnails=thumbs)
         analysis = analyse(sweep, records, keys, rank_key)
         paths.update(analysis.paths)
         extra = analysis.lines

@@ -32,6 +32,7 @@ class ReportRow:
     jobs: list[str] = field(default_factory=list)
     reason: str | None = None
     rank: int | None = None
+    identical: bool = False  # its seed replicates gave identical results: the sd is no spread
 
 
 def swept_keys(records: Sequence[RunRecord]) -> list[str]:

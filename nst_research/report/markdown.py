@@ -16,6 +16,7 @@ from nst_research.names import EVAL_CONTENT_RATIO, EVAL_STYLE_RATIO
 from nst_research.report.configs import UNSET, config_of, swept_keys
 from nst_research.report.ranking import direction, metric_columns
 from nst_research.report.records import RunRecord, natural_key
+from nst_research.report.stats import PERTURB_HINT, no_effect_note
 from nst_research.report.table import NUMERIC_KEYS, ReportRow, has_replicates
 
 if TYPE_CHECKING:
@@ -37,6 +38,14 @@ def fmt_stat(mean: float | None, sd: float | None) -> str:
     if mean is None:
         return ""
     return fmt_number(mean) if sd is None else f"{mean:.4g} ± {sd:.2g}"
+
+
+def row_stat(row: ReportRow, key: str) -> str:
+    """A row's ``mean ± sd`` of ``key``; identical replicates say so instead of ``± 0``."""
+    mean, sd = row.stats.get(key, (None, None))
+    if row.identical and mean is not None and sd == 0:
+        return f"{fmt_number(mean)} (identical)"
+    return fmt_stat(mean, sd)
 
 
 def md_cell(value: object) -> str:
@@ -68,6 +77,18 @@ def summary_lines(
     ]
     if has_replicates(rows):
         lines.append("- numbers: mean ± sample sd over completed seed replicates")
+    same = [row for row in rows if row.identical]
+    if same:
+        which = (
+            "every configuration"
+            if len(same) == sum(r.n_stat > 1 for r in rows)
+            else (f"{len(same)} configuration(s)")
+        )
+        lines.append(
+            f"- **identical replicates**: the seeds of {which} gave identical results "
+            f"(final.png, eval values): {no_effect_note(records)}; no significance is claimed "
+            f"({PERTURB_HINT})"
+        )
     return lines
 
 
@@ -84,7 +105,7 @@ def results_lines(rows: Sequence[ReportRow], keys: Sequence[str], with_reason: b
             row.n_runs,
             row.n_failed,
             f"**{row.status}**" if row.status == RunStatus.FAILED else row.status,
-            *(fmt_stat(*row.stats.get(k, (None, None))) for k in NUMERIC_KEYS),
+            *(row_stat(row, k) for k in NUMERIC_KEYS),
             " ".join(row.seeds),
             " ".join(row.jobs),
         ]
@@ -141,9 +162,9 @@ def ranked_lines(
             row.rank,
             *(UNSET if v is None else v for v in row.config),
             None if failed else row.n_stat,
-            *(fmt_stat(*row.stats.get(k, (None, None))) for k in metrics),
+            *(row_stat(row, k) for k in metrics),
             f"**{row.status}**" if failed else row.status,
-            *(fmt_stat(*row.stats.get(k, (None, None))) for k in NUMERIC_KEYS),
+            *(row_stat(row, k) for k in NUMERIC_KEYS),
             " ".join(row.seeds),
             " ".join(row.jobs),
         ]
@@ -171,8 +192,10 @@ def plane_lines(points: Sequence[PlanePoint], image: str = "plane.png") -> list[
 
 
 VERDICT_NOTE = (
-    "Each setting pools its runs over the other swept keys and the seeds. A margin exceeds the "
-    "spread when |diff| > 2·SE = 2·sqrt(sd1²/n1 + sd2²/n2) (two or more seeds per setting)."
+    "Each setting pools its runs over the other swept keys and the seeds. The winner is tested "
+    "against the runner-up by Welch's t-test (scipy.stats.ttest_ind, equal_var=False; two or "
+    "more seeds per setting), with its p-value and the 95% confidence interval of the "
+    "difference; seeds that gave identical results have no spread, and no test is made."
 )
 
 

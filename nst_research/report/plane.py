@@ -13,11 +13,15 @@ import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from nst_research.grid import agg_figure, save_figure
 from nst_research.names import EVAL_CONTENT_RATIO, EVAL_STYLE_RATIO
 from nst_research.report.configs import UNSET, Config
 from nst_research.report.table import ReportRow
+
+if TYPE_CHECKING:
+    from matplotlib.figure import Figure
 
 LABEL_CHARS = 24  # a point's label is cut to this many characters
 
@@ -91,6 +95,15 @@ def plane_points(
     return points
 
 
+def add_notes(fig: Figure, notes: Sequence[str], width: int = 110) -> None:
+    """Write ``notes`` (e.g. the verdicts) under the figure's plots, wrapped to ``width``."""
+    import textwrap
+
+    if notes:
+        text = "\n".join(textwrap.fill(n, width, subsequent_indent="    ") for n in notes)
+        fig.supxlabel(text, fontsize=7, ha="left", x=0.01, multialignment="left")
+
+
 def mark_front(points: Sequence[PlanePoint]) -> list[PlanePoint]:
     """The points with ``on_front`` set by :func:`pareto_front` over all of them."""
     front = set(pareto_front([(p.x, p.y) for p in points]))
@@ -101,13 +114,15 @@ def draw_plane(
     points: Sequence[PlanePoint],
     path: Path,
     title: str = "",
+    notes: Sequence[str] = (),
     thumbnails: Mapping[str, Path] | None = None,
 ) -> list[PlanePoint]:
     """Draw the points (error bars: sd over seeds) and their Pareto front into ``path``.
 
-    One colour per group (legend when there are several). ``thumbnails``: point name -> an
-    image (its final.png), drawn small beside each point on the front. Returns the points drawn,
-    each with ``on_front`` set; with no points the figure says so.
+    One colour per group (legend when there are several). ``notes``: lines written under the
+    plot (the verdicts: winner, margin, test). ``thumbnails``: point name -> an image (its
+    final.png), drawn small beside each point on the front. Returns the points drawn, each with
+    ``on_front`` set; with no points the figure says so.
     """
     import matplotlib
 
@@ -141,6 +156,7 @@ def draw_plane(
     ax.set_ylabel(f"{EVAL_STYLE_RATIO} (lower: closer to the style)")
     ax.set_title(title or "style/content plane (mean ± sd over seeds)", fontsize=10)
     ax.grid(True, alpha=0.3)
+    add_notes(fig, notes)
     save_figure(fig, [path])
     return marked
 

@@ -230,8 +230,14 @@ LOSS_CURVES = Curves((LOSS_TOTAL, LOSS_STYLE))
 EVAL_CURVES = Curves((EVAL_STYLE_RATIO, EVAL_CONTENT_RATIO), "eval.csv", log=False)
 
 
-def draw_loss_curves(records: Sequence[RunRecord], path: Path, curves: Curves = LOSS_CURVES) -> int:
-    """Plot each of ``curves.keys`` against step, one line per configuration.
+def draw_loss_curves(
+    records: Sequence[RunRecord],
+    path: Path,
+    curves: Curves = LOSS_CURVES,
+    notes: Sequence[str] = (),
+) -> int:
+    """Plot each of ``curves.keys`` against step, one line per configuration; ``notes`` (the
+    verdicts) are written under the plots.
 
     The line is the mean over the configuration's seeds (failed jobs have no curve), the band
     their min..max. Returns the number of configurations drawn.
@@ -258,5 +264,8 @@ def draw_loss_curves(records: Sequence[RunRecord], path: Path, curves: Curves = 
         _style_axes(ax, key, replicated, curves)
     if n_lines:
         axes[-1].legend(fontsize=8, loc="upper left", bbox_to_anchor=(1.02, 1.0), borderaxespad=0)
+    from nst_research.report.plane import add_notes
+
+    add_notes(fig, notes)
     fig.savefig(path, bbox_inches="tight", dpi=DPI)
     return n_lines

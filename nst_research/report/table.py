@@ -24,6 +24,7 @@ from nst_research.report.configs import (  # ReportRow: also importable from her
 )
 from nst_research.report.ranking import EVAL_STAT_KEYS, metric_columns, metric_value
 from nst_research.report.records import FAILED, RunRecord
+from nst_research.report.stats import identical_replicates
 
 RUN_KEYS = ("iterations", "wall_time_s", "s_per_iter")
 NUMERIC_KEYS = LOSS_KEYS + RUN_KEYS
@@ -66,6 +67,7 @@ def build_rows(records: Sequence[RunRecord]) -> list[ReportRow]:
                     n_stat=len(used),
                     seeds=[r.seed or "" for r in runs],
                     jobs=[r.name for r in runs],
+                    identical=identical_replicates(used),
                 )
             )
         for run in (r for r in runs if r.failed):

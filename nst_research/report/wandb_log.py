@@ -10,23 +10,30 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
+from nst_research.report.configs import swept_keys
 from nst_research.report.records import RunRecord, read_config
 
 DEFAULT_PROJECT = "nst-research"
-RUN_COLUMNS = ["job", "overrides", "status", "seed", "eval/style_ratio", "eval/content_ratio",
-               "objective", "final"]  # fmt: skip
+
+
+def run_columns(records: Sequence[RunRecord]) -> list[str]:
+    """The ``report/runs`` columns: ``job``, one per swept key (the seed among them), ``status``,
+    the ``eval/`` metrics some run recorded, ``objective`` and the ``final`` image."""
+    evals = dict.fromkeys(k for r in records for k in ((r.metrics or {}).get("eval") or {}))
+    return ["job", *swept_keys(records), "status", *evals, "objective", "final"]
 
 
 def run_rows(records: Sequence[RunRecord]) -> list[list[Any]]:
-    """One row per job for the ``report/runs`` table (:data:`RUN_COLUMNS`); the last cell is the
+    """One row per job for the ``report/runs`` table (:func:`run_columns`); the last cell is the
     final image's path (None for a job without one), a ``wandb.Image`` once logged."""
+    columns = run_columns(records)
+    keys, evals = swept_keys(records), columns[len(swept_keys(records)) + 2 : -2]
     rows = []
     for r in records:
         metrics = r.metrics or {}
         scores = metrics.get("eval") or {}
-        overrides = " ".join(f"{k}={v}" for k, v in sorted(r.overrides.items()))
-        rows.append([r.name, overrides, r.status, r.seed, scores.get("eval/style_ratio"),
-                     scores.get("eval/content_ratio"), metrics.get("objective"), r.final_image])  # fmt: skip
+        rows.append([r.name, *(r.overrides.get(k) for k in keys), r.status,
+                     *(scores.get(k) for k in evals), metrics.get("objective"), r.final_image])  # fmt: skip
     return rows
 
 
@@ -77,7 +84,7 @@ def log_report_to_wandb(
         ]
         payload: dict[str, Any] = {
             "report/table": wandb.Table(columns=header, data=cells, allow_mixed_types=True),
-            "report/runs": wandb.Table(columns=RUN_COLUMNS, data=runs),
+            "report/runs": wandb.Table(columns=run_columns(records), data=runs),
         }
         for name, path in images.items():
             payload[f"report/{name}"] = wandb.Image(str(path))
