@@ -26,7 +26,7 @@ from omegaconf.errors import MissingMandatoryValue
 from nst_research import edges
 from nst_research.callbacks import Evaluate, LogMetrics, LossBar, LossHistory, Snapshots
 from nst_research.colour import KeepColour
-from nst_research.config import masks_on, style_weights, validate
+from nst_research.config import masks_on, optimises, style_weights, validate
 from nst_research.errors import ConfigError, NSTError
 from nst_research.features import PREPROCESSING, build_extractor, default_preprocessing
 from nst_research.files import as_nst_error
@@ -233,7 +233,7 @@ def _trainer(
         accelerator=cfg.trainer.accelerator,
         devices=cfg.trainer.devices,
         precision=cfg.trainer.precision,
-        max_steps=int(cfg.iterations),
+        max_steps=int(cfg.iterations) if optimises(cfg) else 0,  # method=ghiasi2017: 0
         max_epochs=-1,
         logger=logger,
         callbacks=callbacks,
@@ -290,6 +290,8 @@ def build(
         "resumed_from": str(resume_from) if resume_from else None,
         "versions": edges.versions(),
     }
+    if getattr(parts.init, "record", None):  # init=feedforward: its backend and seconds
+        provenance["feedforward"] = parts.init.record
     if len(inputs.stages) > 1:  # schedule=pyramid: each stage's image size and first step
         provenance["stages"] = [
             {"start": s.start, "image_size": list(s.content.shape[-2:])} for s in inputs.stages

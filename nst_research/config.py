@@ -33,6 +33,7 @@ class NSTSchema:
     eval: Any = None
     colour: Any = None
     schedule: Any = None
+    method: Any = None
     content: str = "builtin:grace_hopper"
     style: Any = "builtin:swirls"  # a path, or a list of paths (several styles)
     size: int = 256
@@ -62,8 +63,10 @@ GROUPS = (
     "eval",
     "colour",
     "schedule",
+    "method",
 )
 LIST_GROUPS = ("eval",)  # chosen as lists: eval=[style,ssim] (eval=[] for none)
+OPTIONAL_GROUPS = ("method",)  # absent from configs recorded before they existed (resume)
 
 
 def register() -> None:
@@ -189,7 +192,10 @@ def check_masks(cfg: DictConfig) -> None:
 def validate(cfg: DictConfig) -> tuple[dict[str, float], dict[str, float]]:
     """Check a composed config; return the (content, style) layer-weight maps."""
     for group in GROUPS:
-        if group not in LIST_GROUPS and not isinstance(cfg.get(group), DictConfig):
+        value = cfg.get(group)
+        if group in OPTIONAL_GROUPS and value is None:
+            continue
+        if group not in LIST_GROUPS and not isinstance(value, DictConfig):
             raise ConfigError(
                 f"{group} is not a config group choice; pick one with {group}=<option>"
             )
@@ -244,3 +250,9 @@ def validate(cfg: DictConfig) -> tuple[dict[str, float], dict[str, float]]:
             "both loss.content_weight and loss.style_weight are 0: nothing to optimise"
         )
     return content, style
+
+
+def optimises(cfg: DictConfig) -> bool:
+    """Whether the run optimises (``method.optimise``; runs recorded before methods did)."""
+    method = cfg.get("method")
+    return method is None or bool(method.get("optimise", True))

@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING
 import torch
 from omegaconf import DictConfig
 
-from nst_research.config import masks_on, style_list
+from nst_research.config import masks_on, style_list, style_weights
 from nst_research.errors import InputImageError
 from nst_research.images import (
     file_sha256,
@@ -121,10 +121,18 @@ def load_inputs(cfg: DictConfig, parts: Parts) -> Inputs:
         at = [image_to_tensor(im, _style_size(cfg, stage.size)) for im in style_imgs]
         stages.append(StageImages(stage.start, *parts.colour.inputs(shown, at)))
     stages.append(StageImages(parts.stages[-1].start, content, styles))
-    init = parts.init(stages[0].content, stages[0].styles[0], parts.seed)
+    first = stages[0]
+    init = parts.init(first.content, first.styles[0], parts.seed, **_all_styles(cfg, parts, first))
     return Inputs(
         content, styles, init, paths, hashes, shown_content, shown_styles[0], masks, stages
     )
+
+
+def _all_styles(cfg: DictConfig, parts: Parts, stage: StageImages) -> dict:
+    """Every style and its weight, for an init that blends styles (``init=feedforward``)."""
+    if not getattr(parts.init, "blends", False):
+        return {}
+    return {"styles": stage.styles, "weights": style_weights(cfg)}
 
 
 def _style_size(cfg: DictConfig, size: int) -> int:
