@@ -76,7 +76,10 @@ class OnnxRuntime:
     name, tile = "onnxruntime", NATIVE_SIZE
 
     def __init__(self, threads: int = 0) -> None:
-        import onnxruntime as ort
+        try:
+            import onnxruntime as ort
+        except ImportError:
+            raise _missing("needs onnxruntime, which is not installed") from None
 
         options = ort.SessionOptions()
         options.intra_op_num_threads = threads or torch.get_num_threads()
@@ -112,9 +115,15 @@ class Torch:
     name, tile = "torch", None
 
     def __init__(self, device: torch.device | str = "cpu") -> None:
-        from onnx2torch import convert
+        try:
+            from onnx2torch import convert
 
-        from nst_research.feedforward.graph import float_graph
+            from nst_research.feedforward.graph import float_graph
+        except ImportError:
+            raise WeightsError(
+                "init.backend=torch needs onnx2torch, which is not installed: "
+                "pip install onnx2torch (or use init.backend=onnxruntime)"
+            ) from None
 
         try:
             predictor = convert(float_graph(_load(PREDICT)))
