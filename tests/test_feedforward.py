@@ -143,3 +143,17 @@ def test_sweep_gatys_from_feedforward_and_ghiasi_records(tmp_path):
         ff = metrics["feedforward"]
         assert ff["backend"] == "onnxruntime" and ff["forward_s"] > 0 and metrics["wall_time_s"] > 0
     assert (sweep / "1" / ".hydra" / "config.yaml").read_text().count("optimise: false") == 1
+
+
+@pytest.mark.slow
+def test_torch_backend_runs_any_size_close_to_the_int8_graph(net):
+    """The onnx2torch conversion (float activations): any size without tiles; at the native
+    384x384 within a few per cent of onnxruntime's int8 graph."""
+    pytest.importorskip("onnx2torch")
+    torch_net = backend("torch")
+    vector = style_vector(net, _image(1))
+    small = _image(3, 200, 136)
+    assert stylise(torch_net, small, vector).shape == small.shape and torch_net.tile is None
+    native = _image(4, 384, 384)
+    assert (stylise(torch_net, native, vector) - stylise(net, native, vector)).abs().mean() < 0.06
+    torch.testing.assert_close(style_vector(torch_net, _image(1)), vector, atol=0.1, rtol=0)
