@@ -106,6 +106,8 @@ def check(cfg: DictConfig) -> Parts:
     # runs recorded before schedules existed have no schedule key: one stage
     schedule = _instantiate(cfg.schedule, "schedule") if cfg.get("schedule") else Single()
     stages = schedule.stages(int(cfg.size), int(cfg.iterations))
+    if len(stages) > 1 and not optimises(cfg):
+        raise ConfigError(f"method={cfg.method.name} does not optimise: use schedule=none")
     return Parts(
         content_layers=content_layers,
         style_layers=style_layers,

@@ -122,6 +122,14 @@ def test_missing_model_files_is_one_line_naming_the_package(monkeypatch, tmp_pat
         models.OnnxRuntime()
 
 
+def test_ghiasi_refuses_a_schedule(compose):
+    from nst_research.build import check
+    from nst_research.errors import ConfigError
+
+    with pytest.raises(ConfigError, match="method=ghiasi2017 does not optimise"):
+        check(compose(["method=ghiasi2017", "schedule=pyramid"]))
+
+
 def test_sweep_gatys_from_feedforward_and_ghiasi_records(tmp_path):
     """`nst -m method=gatys2016,ghiasi2017 init=feedforward`: the same records for both; the
     network's run takes 0 steps, Gatys's starts from the network's output."""
