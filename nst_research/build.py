@@ -27,7 +27,7 @@ from nst_research import edges
 from nst_research.backbones.base import Backbone
 from nst_research.callbacks import Evaluate, LogMetrics, LossBar, LossHistory, Snapshots
 from nst_research.colour import KeepColour
-from nst_research.config import check_config, instantiate_choice, masks_on, style_list
+from nst_research.config import check_config, instantiate_choice, masks_on, optimises, style_list
 from nst_research.errors import ConfigError
 from nst_research.files import as_nst_error
 from nst_research.inputs import Inputs, InputSettings, load_inputs
@@ -71,6 +71,7 @@ class Parts:
     gpu_flags: dict[str, bool] = field(default_factory=dict)  # cudnn_benchmark, tf32, channels_last
     bf16: bool = False
     param: Parametrisation = field(default_factory=Pixels)
+    style_weights: list[float] = field(default_factory=list)
 
 
 def check(cfg: DictConfig) -> Parts:
@@ -107,6 +108,8 @@ def check(cfg: DictConfig) -> Parts:
     # runs recorded before schedules existed have no schedule key: one stage
     schedule = instantiate_choice(cfg.schedule, "schedule") if cfg.get("schedule") else Single()
     stages = schedule.stages(int(cfg.size), int(cfg.iterations))
+    if len(stages) > 1 and not optimises(cfg):
+        raise ConfigError(f"method={cfg.method.name} does not optimise: use schedule=none")
     return Parts(
         content_layers=content_layers,
         style_layers=style_layers,
@@ -123,6 +126,7 @@ def check(cfg: DictConfig) -> Parts:
         schedule=schedule,
         stages=stages,
         backbone=checked.backbone,
+        style_weights=checked.style_weights,
         gpu=gpu,
         gpu_flags={k: bool(cfg.trainer.get(k, True)) for k in GPU_FLAGS},
         bf16=bool(cfg.trainer.get("bf16", False)),
@@ -182,6 +186,7 @@ def read_inputs(cfg: DictConfig, parts: Parts) -> Inputs:
         init=parts.init,
         seed=parts.seed,
         texture=str(cfg.task.kind) == "texture",
+        style_weights=parts.style_weights,
     )
     return load_inputs(spec)
 
@@ -271,7 +276,7 @@ def _trainer(
         accelerator=cfg.trainer.accelerator,
         devices=cfg.trainer.devices,
         precision=cfg.trainer.precision,
-        max_steps=int(cfg.iterations),
+        max_steps=int(cfg.iterations) if optimises(cfg) else 0,  # method=ghiasi2017: 0
         max_epochs=-1,
         logger=logger,
         callbacks=callbacks,
@@ -336,6 +341,8 @@ def build(
         "resumed_from": str(resume_from) if resume_from else None,
         "versions": edges.versions(),
     }
+    if getattr(parts.init, "record", None):  # init=feedforward: its backend and seconds
+        provenance["feedforward"] = parts.init.record
     if len(inputs.stages) > 1:  # schedule=pyramid: each stage's image size and first step
         provenance["stages"] = [
             {"start": s.start, "image_size": list(s.content.shape[-2:])} for s in inputs.stages

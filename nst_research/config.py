@@ -37,6 +37,7 @@ class NSTSchema:
     schedule: Any = None
     param: Any = None
     content_loss: Any = None
+    method: Any = None
     content: str = "builtin:grace_hopper"
     style: Any = "builtin:swirls"  # a path, or a list of paths (several styles)
     size: int = 256
@@ -68,8 +69,10 @@ GROUPS = (
     "schedule",
     "param",
     "content_loss",
+    "method",
 )
 LIST_GROUPS = ("eval",)  # chosen as lists: eval=[style,ssim] (eval=[] for none)
+OPTIONAL_GROUPS = ("method",)  # absent from configs recorded before they existed (resume)
 
 
 def register() -> None:
@@ -255,7 +258,10 @@ def validate(cfg: DictConfig) -> tuple[dict[str, float], dict[str, float]]:
 def check_config(cfg: DictConfig) -> Checked:
     """Check a composed config; every derived value is computed here once."""
     for group in GROUPS:
-        if group not in LIST_GROUPS and not isinstance(cfg.get(group), DictConfig):
+        value = cfg.get(group)
+        if group in OPTIONAL_GROUPS and value is None:
+            continue
+        if group not in LIST_GROUPS and not isinstance(value, DictConfig):
             raise ConfigError(
                 f"{group} is not a config group choice; pick one with {group}=<option>"
             )
@@ -307,3 +313,9 @@ def check_config(cfg: DictConfig) -> Checked:
             "both loss.content_weight and loss.style_weight are 0: nothing to optimise"
         )
     return Checked(content, style, weights, backbone)
+
+
+def optimises(cfg: DictConfig) -> bool:
+    """Whether the run optimises (``method.optimise``; runs recorded before methods did)."""
+    method = cfg.get("method")
+    return method is None or bool(method.get("optimise", True))

@@ -54,6 +54,7 @@ class InputSettings:
     colour: KeepColour
     init: Callable[..., torch.Tensor]
     seed: int
+    style_weights: list[float] = field(default_factory=list)  # init=feedforward blends by them
     texture: bool = False  # task=texture: no content image (the canvas has the style's aspect)
 
 
@@ -145,7 +146,8 @@ def load_inputs(spec: InputSettings) -> Inputs:
         at = [image_to_tensor(im, _style_size(spec.style_scale, stage.size)) for im in style_imgs]
         stages.append(StageImages(stage.start, *spec.colour.inputs(shown, at)))
     stages.append(StageImages(spec.stages[-1].start, content, styles))
-    init = spec.init(stages[0].content, stages[0].styles[0], spec.seed)
+    first = stages[0]
+    init = spec.init(first.content, first.styles[0], spec.seed, **_all_styles(spec, first))
     return Inputs(
         content, styles, init, paths, hashes, shown_content, shown_styles[0], masks, stages
     )
@@ -155,6 +157,13 @@ def texture_canvas(style: Image.Image) -> Image.Image:
     """``task=texture``'s stand-in for a content image: mid-grey, the style's size and aspect (it
     sets the canvas shape, and eval/style_ratio is measured against it)."""
     return Image.new("RGB", style.size, (128, 128, 128))
+
+
+def _all_styles(spec: InputSettings, stage: StageImages) -> dict:
+    """Every style and its weight, for an init that blends styles (``init=feedforward``)."""
+    if not getattr(spec.init, "blends", False):
+        return {}
+    return {"styles": stage.styles, "weights": spec.style_weights}
 
 
 def _style_size(style_scale: float, size: int) -> int:

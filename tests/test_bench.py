@@ -84,7 +84,7 @@ def test_bench_compares_the_same_work_and_writes_its_report(tmp_path):
          "--quality", "eval/style_ratio < 0.999 and eval/content_ratio <= 10",
          "--style-losses-size", "64", "--style-losses-iters", "3",
          "--pyramid-sizes", "64", "--pyramid-iters", "6", "--pyramid-every", "2",
-         "--out", str(tmp_path)],
+         "--feedforward-sizes", "64", "--out", str(tmp_path)],
         capture_output=True, text=True, timeout=600, cwd=REPO,
     )  # fmt: skip
     assert proc.returncode == 0, proc.stderr[-3000:]
@@ -118,6 +118,11 @@ def test_bench_compares_the_same_work_and_writes_its_report(tmp_path):
     assert "## Coarse to fine" in text and "| 64 | `schedule=pyramid` |" in text
     assert [int(c["step"]) for c in pyr["none"]["curve"]] == [0, 2, 4, 6]  # the eval curve
     assert (tmp_path / "pyramid.png").stat().st_size > 10_000  # drawn from those curves
+    # the feed-forward network: init=content vs init=feedforward, and its forward pass alone
+    ff = report["feedforward"]
+    assert [(r["size"], r["init"]) for r in ff["rows"]] == [(64, "content"), (64, "feedforward")]
+    assert ff["rows"][1]["start_s"] > 0 and ff["forward"][0]["forward_s"] > 0
+    assert "eval/style_ratio" in ff["forward"][0]["eval"] and "## The feed-forward" in text
 
 
 def test_quality_target_parsing_and_first_reached():

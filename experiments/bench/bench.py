@@ -46,6 +46,7 @@ from omegaconf import DictConfig
 from nst_research import memory
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
+import feedforward  # noqa: E402 - beside this file
 import pyramid  # noqa: E402 - beside this file
 import quality  # noqa: E402 - beside this file
 import startup as startup_  # noqa: E402 - beside this file
@@ -532,6 +533,8 @@ def markdown(report: dict[str, Any]) -> str:
         lines += style_losses_markdown(report["style_losses"])
     if report.get("pyramid"):
         lines += ["", *pyramid.markdown(report["pyramid"])]
+    if report.get("feedforward"):
+        lines += ["", *feedforward.markdown(report["feedforward"])]
     lines.append("")
     return "\n".join(lines)
 
@@ -791,6 +794,8 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         metavar="KEY=VALUE",
         help="an override for the pyramid runs only, e.g. --pyramid-set 'schedule.sizes=[256,512]'",
     )
+    p.add_argument("--feedforward-sizes", type=int, nargs="+",
+                   help="init=content vs init=feedforward (feedforward.py); default 256 CPU, 256 512 GPU; 0 skips")  # fmt: skip
     p.add_argument("--out", type=Path, default=REPO / "bench_results", help="output folder")
     p.add_argument(
         "--render",
@@ -896,6 +901,12 @@ def main(argv: list[str] | None = None) -> int:
             lambda size, n, extra: compose_cfg(size, n, device, extra), tmp, log, args.set,
             args.pyramid_set,
         )  # fmt: skip
+    ff_sizes = [
+        s for s in (args.feedforward_sizes or ([256, 512] if device == "cuda" else [256])) if s > 0
+    ]
+    ff_result = ff_sizes and args.quality and feedforward.measure(
+        ff_sizes, args.quality_iters, args.quality_every, args.quality,
+        lambda size, n, extra: compose_cfg(size, n, device, extra), tmp, log, args.set)  # fmt: skip
     print("[bench] largest size that fits ...", file=sys.stderr, flush=True)
     largest = largest_size(device, max(sizes), 3, args.set, measure=not args.no_largest)
     environment["torch_threads_after"] = torch.get_num_threads()
@@ -910,6 +921,7 @@ def main(argv: list[str] | None = None) -> int:
         "quality": quality,
         "style_losses": style_losses,
         "pyramid": pyramid_result,
+        "feedforward": ff_result or {},
     }
     text = markdown(report)
     args.out.mkdir(parents=True, exist_ok=True)
