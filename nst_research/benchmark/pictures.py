@@ -79,13 +79,13 @@ def draw_plane(
             if (m, p) in res.jobs and res.jobs[(m, p)].status == "completed"
         ]
         for j, job in enumerate(jobs[:THUMBS]):
-            img = thumbnail(job.job_dir / "final.png", 48)
+            img = thumbnail(job.job_dir / "final.png", 40)
             if img is None:
                 continue
             box = AnnotationBbox(
-                OffsetImage(img, zoom=0.6),
+                OffsetImage(img, zoom=1.0),
                 (x.mean, y.mean),
-                xybox=(30 + 32 * j, 18 + 8 * i),
+                xybox=(40 + 46 * j, 46 * (i - 1)),
                 boxcoords="offset points",
                 frameon=True,
                 pad=0.1,

@@ -4,9 +4,10 @@ Layout: ``<out>/runs/<method>/<sweep stamp>/<job num>/`` (Hydra's multirun job d
 identified by its method (the folder) and its pair (``content``/``style`` of its
 ``.hydra/config.yaml``); it is done when its ``metrics.json`` says ``completed``. A re-run only
 launches the pairs not done, in new sweep dirs, so a stopped benchmark resumes and a failed job is
-retried; when a pair was completed twice, the latest sweep's counts. Sweeps of one method group
-the contents that miss the same styles (``content=a,b style=x,y``), so a fresh all-pairs benchmark
-is one sweep per method, through whatever ``hydra/launcher`` the overrides name.
+retried; when a pair was completed twice, the latest sweep's counts. Each sweep is one method on
+one content image and the styles it misses (``content=a style=x,y,z``), through whatever
+``hydra/launcher`` the overrides name; the sweeps take the methods in turn, content by content,
+so a benchmark stopped half-way has every method on the same first contents.
 """
 
 from __future__ import annotations
@@ -105,15 +106,13 @@ def _status(done: dict, method: str, pair: str) -> str | None:
     return job.status if job else None
 
 
-def groups(pairs: list[tuple[str, str]]) -> list[tuple[list[str], list[str]]]:
-    """Pairs as cartesian sweeps: contents that miss the same styles go together."""
-    by_content: dict[str, list[str]] = defaultdict(list)
-    for c, s in pairs:
-        by_content[c].append(s)
-    by_styles: dict[tuple[str, ...], list[str]] = defaultdict(list)
-    for c, styles in by_content.items():
-        by_styles[tuple(styles)].append(c)
-    return [(contents, list(styles)) for styles, contents in by_styles.items()]
+def sweeps(todo: dict[str, list[tuple[str, str]]]) -> list[tuple[str, str, list[str]]]:
+    """(method, content, styles) sweeps: content by content, each method in turn."""
+    by_content: dict[str, dict[str, list[str]]] = defaultdict(lambda: defaultdict(list))
+    for method, pairs in todo.items():
+        for c, s in pairs:
+            by_content[c][method].append(s)
+    return [(m, c, styles) for c, per in by_content.items() for m, styles in per.items()]
 
 
 def _quote(value: str) -> str:
@@ -125,7 +124,7 @@ def _key(override: str) -> str:
 
 
 def sweep_command(
-    plan: Plan, method: str, contents: list[str], styles: list[str], sweep_dir: Path
+    plan: Plan, method: str, content: str, styles: list[str], sweep_dir: Path
 ) -> list[str]:
     """The ``nst -m`` command of one sweep; the user's overrides win over the benchmark's
     defaults (logger, snapshots, checkpoint), the method's over both."""
@@ -145,7 +144,7 @@ def sweep_command(
         "-m",
         "nst_research.cli",
         "-m",
-        "content=" + ",".join(map(_quote, contents)),
+        "content=" + _quote(content),
         "style=" + ",".join(map(_quote, styles)),
         *[o for o in base if _key(o) not in keys],
         *later,
@@ -161,15 +160,12 @@ def run_pending(plan: Plan, out: Path, log=print) -> None:
     n_done = len(plan.pairs) * len(plan.methods) - total
     log(f"{n_done} jobs done, {total} to run")
     (out / "logs").mkdir(parents=True, exist_ok=True)
-    for method, pairs in todo.items():
-        for contents, styles in groups(pairs):
-            stamp = time.strftime("%Y%m%d-%H%M%S") + f"-{time.time_ns() % 10**9:09d}"
-            sweep_dir = out / RUNS / method / stamp
-            cmd = sweep_command(plan, method, contents, styles, sweep_dir)
-            log(f"{method}: {len(contents) * len(styles)} jobs -> {sweep_dir}")
-            with open(out / "logs" / f"{stamp}_{method}.log", "w") as f:
-                rc = subprocess.run(cmd, stdout=f, stderr=subprocess.STDOUT).returncode
-            if rc not in (0, 1):  # 1: a job failed (listed below); else the sweep itself failed
-                log(f"{method}: the sweep exited with code {rc} (see {f.name})")
-            elif rc == 1 and sweep_dir.is_dir() is False:
-                log(f"{method}: the sweep failed before any job (see {f.name})")
+    for method, content, styles in sweeps(todo):
+        stamp = time.strftime("%Y%m%d-%H%M%S") + f"-{time.time_ns() % 10**9:09d}"
+        sweep_dir = out / RUNS / method / stamp
+        cmd = sweep_command(plan, method, content, styles, sweep_dir)
+        log(f"{method}: {Path(content).stem} x {len(styles)} styles -> {sweep_dir}")
+        with open(out / "logs" / f"{stamp}_{method}.log", "w") as f:
+            rc = subprocess.run(cmd, stdout=f, stderr=subprocess.STDOUT).returncode
+        if rc not in (0, 1) or not sweep_dir.is_dir():  # 1: a job failed (listed in the report)
+            log(f"{method}: the sweep exited with code {rc} (see {f.name})")
