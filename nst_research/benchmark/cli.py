@@ -22,9 +22,8 @@ from nst_research.benchmark.plan import (
     method_overrides,
     save_plan,
 )
+from nst_research.compose import CONF_DIR
 from nst_research.errors import ConfigError, NSTError
-
-CONF_DIR = Path(__file__).resolve().parents[2] / "conf"
 
 
 def _csv(text: str) -> list[str]:
@@ -82,6 +81,7 @@ def report_parser() -> argparse.ArgumentParser:
         "--style-metric", default=None, help="x of the plane (default eval/random_style_ratio)"
     )
     p.add_argument("--content-metric", default=None, help="y of the plane (default eval/cfsd)")
+    p.add_argument("--to", default=None, help="write the report here (default: DIR itself)")
     p.add_argument(
         "--wandb", action="store_true", help="also log the table as a W&B Table (offline)"
     )
@@ -134,9 +134,19 @@ def report_main(argv: list[str]) -> int:
     from nst_research.benchmark.report import write_report
 
     args = report_parser().parse_args(argv)
+    to = Path(args.to) if args.to else None
     return write_report(
-        Path(args.dir), args.baseline, args.style_metric, args.content_metric, args.wandb
+        Path(args.dir), args.baseline, args.style_metric, args.content_metric, args.wandb, to
     )
+
+
+def report_cli(argv: list[str]) -> int:
+    """``nst-report BENCHMARK_DIR ...``: the method table, errors as one line (exit code 2)."""
+    try:
+        return report_main(argv)
+    except NSTError as e:
+        print(f"error: {e}", file=sys.stderr)
+        return 2
 
 
 def main(argv: list[str] | None = None) -> None:
