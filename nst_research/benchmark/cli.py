@@ -156,6 +156,9 @@ def main(argv: list[str] | None = None) -> None:
     except NSTError as e:
         print(f"error: {e}", file=sys.stderr)
         code = 2
+    except KeyboardInterrupt:
+        print("stopped: run the same command again to run the jobs not completed", file=sys.stderr)
+        code = 130
     sys.exit(code)
 
 
