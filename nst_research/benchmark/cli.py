@@ -115,9 +115,8 @@ def run_main(argv: list[str]) -> int:
     out = Path(args.out)
     plan = make_plan(args, extra)
     old = load_plan(out)
-    if old is not None:
-        plan = plan.merged(old)
-    save_plan(plan, out)
+    # the directory's plan grows by this command's pairs and methods; the command runs its own
+    save_plan(plan.merged(old) if old is not None else plan, out)
     run_pending(plan, out)
     if args.no_report:
         return 0
