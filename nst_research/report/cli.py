@@ -130,6 +130,11 @@ def _parser() -> argparse.ArgumentParser:
 def main(argv: Sequence[str] | None = None) -> int:
     """``nst-report SWEEP_DIR [--rank-by KEY] [--wandb]`` or ``nst-report --compare A B [--out
     DIR] [--rank-by KEY]``: write the files and print their paths."""
+    argv = list(sys.argv[1:] if argv is None else argv)
+    if argv and (Path(argv[0]) / "benchmark.json").is_file():  # an nst-bench dir: the method table
+        from nst_research.benchmark.cli import report_cli
+
+        return report_cli(argv)
     parser = _parser()
     args = parser.parse_args(argv)
     if (args.sweep_dir is None) == (args.compare is None):

@@ -1,0 +1,3 @@
+from nst_research.benchmark.cli import main
+
+main()
