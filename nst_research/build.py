@@ -33,6 +33,7 @@ from nst_research.files import as_nst_error
 from nst_research.inputs import Inputs, load_inputs, use_gpu
 from nst_research.metrics import Scorer, parse_objective
 from nst_research.module import StyleTransfer
+from nst_research.provenance import environment_record, write_environment
 from nst_research.names import (
     EVAL_CONTENT_RATIO,
     EVAL_STYLE_RATIO,
@@ -289,6 +290,7 @@ def build(
         "image_size": list(inputs.size),
         "resumed_from": str(resume_from) if resume_from else None,
         "versions": edges.versions(),
+        "environment": environment_record(module.device),  # + environment.txt, below
     }
     if len(inputs.stages) > 1:  # schedule=pyramid: each stage's image size and first step
         provenance["stages"] = [
@@ -297,6 +299,7 @@ def build(
     if resume_from is not None:  # the same images and weights as the run it goes on from
         check_hashes(resume_from, provenance["hashes"])
     make_run_dir(run_dir)
+    write_environment(run_dir)
     logger = parts.logger(run_dir, run_name, group, str(cfg.task.kind))
     history = LossHistory()
     shown = (inputs.shown_content, inputs.shown_style)
