@@ -33,7 +33,6 @@ from nst_research.files import as_nst_error
 from nst_research.inputs import Inputs, load_inputs, use_gpu
 from nst_research.metrics import Scorer, parse_objective
 from nst_research.module import StyleTransfer
-from nst_research.provenance import environment_record, write_environment
 from nst_research.names import (
     EVAL_CONTENT_RATIO,
     EVAL_STYLE_RATIO,
@@ -42,6 +41,7 @@ from nst_research.names import (
     LOSS_TOTAL,
     LOSS_TV,
 )
+from nst_research.provenance import environment_record, write_environment
 from nst_research.resume import check_hashes
 from nst_research.schedules import Single, Stage, stage_at
 from nst_research.styles import StyleSet

@@ -35,7 +35,9 @@ def test_lock_keeps_pins_drops_project_pip_editable_and_local_entries():
         "numpy==2.0.1", "PyYAML==6.0.4", "setuptools==84.2.1", "torch==2.14.1",
         "torchvision==0.29.1",
     ]  # fmt: skip
-    with pytest.raises(LockError, match=r"TORCH_PINS says torch==2.4.0 but the venv has torch==2.14.1"):
+    with pytest.raises(
+        LockError, match=r"TORCH_PINS says torch==2.4.0 but the venv has torch==2.14.1"
+    ):
         lock_lines(FREEZE, parse_pins("torch==2.4.0"))
     with pytest.raises(LockError, match="not name==version"):
         parse_pins("torch>=2.4")
@@ -88,3 +90,35 @@ def test_a_run_writes_environment_txt_and_its_hash(tmp_path, tiny_images):
     assert record["device"]["type"] == "cpu" and record["torch"] == torch.__version__
     assert record["numerics"]["deterministic_algorithms"] is False
     assert json.loads((run_dir / "metrics.json").read_text())["environment"] == record
+
+
+def _with_environment(job, packages: tuple[str, ...], threads: int = 2) -> None:
+    metrics = json.loads((job / "metrics.json").read_text())
+    metrics["environment"] = {
+        "packages_sha256": env.packages_sha256(packages),
+        "python": "CPython 3.11.7",
+        "device": {"type": "cpu", "cpu": "AMD EPYC"},
+        "numerics": {"threads": threads, "matmul_tf32": False},
+    }
+    (job / "metrics.json").write_text(json.dumps(metrics))
+    (job / "environment.txt").write_text(env.packages_text(packages))
+
+
+def test_report_names_the_packages_and_flags_where_jobs_differ(tmp_path):
+    from nst_research.report import write_report
+    from tests.test_report import make_job
+
+    sweep = tmp_path / "sweep"
+    same = ("numpy==2.0.1", "torch==2.14.1")
+    for num in range(3):
+        _with_environment(make_job(sweep, num, {"seed": num}), same)
+    report = write_report(sweep)["md"]
+    assert "environments" not in report.read_text()  # one environment: no line
+
+    _with_environment(make_job(sweep, 3, {"seed": 3}), ("numpy==2.4.6", "scipy==1.17.1",
+                                                        "torch==2.14.1"), threads=1)  # fmt: skip
+    (line,) = [x for x in write_report(sweep)["md"].read_text().splitlines() if "environ" in x]
+    assert line == (
+        "- **environments differ** (2 among 4 jobs; results may not be comparable): packages: "
+        "`numpy` 2.0.1 / 2.4.6, `scipy` absent / 1.17.1; numerics: threads 2 / 1"
+    )

@@ -24,11 +24,12 @@ import sys
 from functools import lru_cache
 from importlib import metadata
 from pathlib import Path
-from typing import Any
-
-import torch
+from typing import TYPE_CHECKING, Any
 
 from nst_research.files import write_text
+
+if TYPE_CHECKING:  # torch is imported where it is used: nst-report reads records without it
+    import torch
 
 ENVIRONMENT_FILE = "environment.txt"
 # Environment variables that change threads or kernels (and so, possibly, the numbers).
@@ -128,6 +129,8 @@ def nvidia_driver() -> str | None:
 
 def _cuda_driver_api() -> str | None:
     """The CUDA version the driver supports (``12.4``), as torch's runtime sees it."""
+    import torch
+
     getter = getattr(torch._C, "_cuda_getDriverVersion", None)
     try:
         v = int(getter()) if getter else 0
@@ -140,6 +143,8 @@ def _cuda_driver_api() -> str | None:
 def device_info(device: str = "cpu") -> dict[str, Any]:
     """What the run computed on: ``{"type": "cpu", "cpu": model, ...}`` or, for CUDA, the GPU's
     name, capability, memory, driver, CUDA runtime/driver and cuDNN versions."""
+    import torch
+
     dev = torch.device(device)
     info: dict[str, Any] = {
         "type": dev.type,
@@ -166,6 +171,8 @@ def device_info(device: str = "cpu") -> dict[str, Any]:
 
 def numerics_flags() -> dict[str, Any]:
     """The process-wide torch settings that can change a run's numbers, as they are now."""
+    import torch
+
     matmul = torch.backends.cuda.matmul
     return {
         "deterministic_algorithms": torch.are_deterministic_algorithms_enabled(),
@@ -187,6 +194,8 @@ def numerics_flags() -> dict[str, Any]:
 def environment_record(device: torch.device | str = "cpu") -> dict[str, Any]:
     """``metrics.json``'s ``environment``: the package list's sha256 and size, python, platform,
     torch's build, the device and the numerics flags (see the module docstring)."""
+    import torch
+
     lines = distributions()
     return {
         "packages_sha256": packages_sha256(lines),
