@@ -18,7 +18,7 @@ SETTINGS ?= paper
 .PHONY: help install lock run test test-fast lint format bench data report figures figure figures-check clean
 
 help: ## show this help
-	@grep -hE '^[a-zA-Z_-]+:.*?## ' $(MAKEFILE_LIST) | awk 'BEGIN {FS = ":.*?## "}; {printf "  make %-10s %s\n", $$1, $$2}'
+	@grep -hE '^[a-zA-Z_-]+:.*?## ' $(MAKEFILE_LIST) | awk 'BEGIN {FS = ":.*?## "}; {printf "  make %-14s %s\n", $$1, $$2}'
 
 $(STAMP): pyproject.toml $(LOCK_FILE)
 	@test -x $(PY) || python3 -m venv $(VENV)
@@ -64,6 +64,9 @@ figures: $(STAMP) ## regenerate every paper figure into figures/ (QUICK=1: 48 px
 figure: $(STAMP) ## one figure: make figure NAME=gatys2016_fig4 [QUICK=1] [SETTINGS=paper|reference]
 	@test -n "$(NAME)" || { echo "usage: make figure NAME=gatys2016_fig1|gatys2016_fig3|gatys2016_fig4|gatys2016_fig5|gatys2016_fig6|gatys2017_colour|gatys2017_space [QUICK=1] [SETTINGS=paper|reference]"; exit 2; }
 	$(PY) -m nst_research.figures $(NAME) --settings $(SETTINGS) $(if $(QUICK),--quick) $(ARGS)
+
+figures-check: $(STAMP) ## re-render every figure in quick mode; fail naming those whose bytes changed
+	$(PY) -m nst_research.figures.check $(ARGS)
 
 report: $(STAMP) ## summarise a sweep: make report SWEEP=multirun/DATE/TIME
 	@test -n "$(SWEEP)" || { echo "usage: make report SWEEP=multirun/<date>/<time>"; exit 2; }

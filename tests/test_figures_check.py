@@ -24,6 +24,7 @@ def data_dir(tmp_path, monkeypatch):
     return folder
 
 
+@pytest.mark.slow
 def test_check_passes_on_the_same_bytes_and_names_a_changed_figure(
     data_dir, tmp_path, monkeypatch, capsys
 ):
