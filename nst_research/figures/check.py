@@ -119,7 +119,7 @@ def check(
             seconds = f"{time.perf_counter() - t0:.1f} s"
             if update:
                 committed.setdefault("figures", {})[name] = got
-                print(f"{name}: recorded ({len(got['tiles'])} run tiles, {seconds})")
+                print(f"{name}: recorded ({len(got['tiles'])} run tiles, {seconds})", flush=True)
                 continue
             expected = committed.get("figures", {}).get(name)
             if expected is None:
@@ -131,7 +131,7 @@ def check(
                 bad.append(name)
             n = len(got["tiles"])
             what = f"CHANGED: {'; '.join(diff)}" if diff else f"ok ({n} tile{'s' * (n != 1)})"
-            print(f"{name}: {what} ({seconds})")
+            print(f"{name}: {what} ({seconds})", flush=True)
     total = f"{time.perf_counter() - start:.0f} s"
     if update:
         committed.update(about=ABOUT, options=wanted, environment=_environment())
