@@ -18,6 +18,8 @@ import sys
 from collections.abc import Iterable, Sequence
 from pathlib import Path
 
+from nst_research.files import write_text
+
 PROJECT = "nst-research"
 SKIP = {"pip", PROJECT}  # pip: `make install` upgrades it first; the project: installed -e
 HEADER = """\
@@ -91,7 +93,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"error: {e}", file=sys.stderr)
         return 2
     python = f"python {sys.version.split()[0]}, {sys.platform}"
-    args.out.write_text(HEADER.format(python=python) + "\n".join(lines) + "\n")
+    write_text(args.out, HEADER.format(python=python) + "\n".join(lines) + "\n")
     print(f"{args.out}: {len(lines)} pinned distributions")
     return 0
 
