@@ -29,6 +29,7 @@ from nst_research.errors import NSTError
 from nst_research.figures.cli import QUICK_ITERATIONS, QUICK_SIZE
 from nst_research.figures.recipes import FIGURES, get_figure
 from nst_research.figures.running import Options, make_figure
+from nst_research.status import RunStatus
 
 HASHES = Path(__file__).with_name("hashes.json")
 ABOUT = (
@@ -62,6 +63,8 @@ def render(name: str, opts: Options, out: Path) -> dict[str, Any]:
     """Make one figure into ``out``; its hashes: ``{"png", "tiles": {tile: sha or status},
     "inputs"}``."""
     grid, results = make_figure(name, opts, out, log=lambda _: None)
+    if any(r.status == RunStatus.INTERRUPTED for r in results):
+        raise KeyboardInterrupt  # Ctrl-C or SIGTERM stopped a tile: stop the check there
     tiles = {}
     for res in results:
         key = res.run_dir.name if res.run_dir else res.tile.key
@@ -174,6 +177,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     except NSTError as e:
         print(f"error: {e}", file=sys.stderr)
         return e.exit_code
+    except KeyboardInterrupt:
+        print("figures-check: interrupted (hashes unchanged)", file=sys.stderr)
+        return 130
 
 
 if __name__ == "__main__":
