@@ -5,26 +5,35 @@ PY := $(VENV)/bin/python
 PIP := $(VENV)/bin/pip
 STAMP := $(VENV)/.installed
 TORCH_PINS ?= torch==2.14.1 torchvision==0.29.1
+# The lock: the exact versions install and CI use (make lock writes it; LOCK= installs loose ranges).
+LOCK ?= constraints.txt
+LOCK_FILE := $(wildcard $(LOCK))
+CONSTRAINTS := $(if $(LOCK_FILE),-c $(LOCK_FILE))
 SWEEP ?=
 NAME ?=
 QUICK ?=
 SETTINGS ?= paper
 
 .DEFAULT_GOAL := help
-.PHONY: help install run test test-fast lint format bench data report figures figure clean
+.PHONY: help install lock run test test-fast lint format bench data report figures figure figures-check clean
 
 help: ## show this help
-	@grep -hE '^[a-zA-Z_-]+:.*?## ' $(MAKEFILE_LIST) | awk 'BEGIN {FS = ":.*?## "}; {printf "  make %-10s %s\n", $$1, $$2}'
+	@grep -hE '^[a-zA-Z_-]+:.*?## ' $(MAKEFILE_LIST) | awk 'BEGIN {FS = ":.*?## "}; {printf "  make %-14s %s\n", $$1, $$2}'
 
-$(STAMP): pyproject.toml
+$(STAMP): pyproject.toml $(LOCK_FILE)
 	@test -x $(PY) || python3 -m venv $(VENV)
 	$(PIP) install -q --upgrade pip
-	@# torch first, from the pinned local builds where they exist (any torch>=2.4 works).
-	$(PY) -c "import torch, torchvision" 2>/dev/null || $(PIP) install $(TORCH_PINS) || $(PIP) install 'torch>=2.4' 'torchvision>=0.19'
-	$(PIP) install -e '.[dev]'
+	@# torch first, from the pinned local builds (TORCH_PINS, which the lock agrees with); only
+	@# without the lock (LOCK=) does any torch>=2.4 do.
+	$(PY) -c "import torch, torchvision" 2>/dev/null || $(PIP) install $(CONSTRAINTS) $(TORCH_PINS) || { test -z "$(CONSTRAINTS)" && $(PIP) install 'torch>=2.4' 'torchvision>=0.19'; } || { echo "error: $(TORCH_PINS) (the lock's torch) did not install; make install LOCK= takes pyproject's ranges"; exit 1; }
+	$(PIP) install $(CONSTRAINTS) -e '.[dev]'
 	@touch $(STAMP)
 
-install: $(STAMP) ## create .venv and install the package with dev tools
+install: $(STAMP) ## create .venv and install the package with dev tools, at the versions of constraints.txt
+
+lock: $(STAMP) ## rewrite constraints.txt from .venv (pip freeze minus the project; torch as TORCH_PINS)
+	$(PY) -m nst_research.provenance.lock --torch-pins "$(TORCH_PINS)" --out $(or $(LOCK),constraints.txt)
+	@touch $(STAMP)
 
 run: $(STAMP) ## stylise the default images offline (grace_hopper x swirls) and say where the result is
 	$(VENV)/bin/nst size=256 iterations=200 $(ARGS)
@@ -55,6 +64,9 @@ figures: $(STAMP) ## regenerate every paper figure into figures/ (QUICK=1: 48 px
 figure: $(STAMP) ## one figure: make figure NAME=gatys2016_fig4 [QUICK=1] [SETTINGS=paper|reference]
 	@test -n "$(NAME)" || { echo "usage: make figure NAME=gatys2016_fig1|gatys2016_fig3|gatys2016_fig4|gatys2016_fig5|gatys2016_fig6|gatys2017_colour|gatys2017_space [QUICK=1] [SETTINGS=paper|reference]"; exit 2; }
 	$(PY) -m nst_research.figures $(NAME) --settings $(SETTINGS) $(if $(QUICK),--quick) $(ARGS)
+
+figures-check: $(STAMP) ## re-render every figure in quick mode; fail naming those whose bytes changed
+	$(PY) -m nst_research.figures.check $(ARGS)
 
 report: $(STAMP) ## summarise a sweep: make report SWEEP=multirun/DATE/TIME
 	@test -n "$(SWEEP)" || { echo "usage: make report SWEEP=multirun/<date>/<time>"; exit 2; }

@@ -43,6 +43,7 @@ from nst_research.names import (
 )
 from nst_research.params.base import Parametrisation
 from nst_research.params.pixels import Pixels
+from nst_research.provenance import environment_record, write_environment
 from nst_research.resume import check_hashes
 from nst_research.schedules import Single, Stage, stage_at
 from nst_research.styles import StyleSet
@@ -340,6 +341,7 @@ def build(
         "image_size": list(inputs.size),
         "resumed_from": str(resume_from) if resume_from else None,
         "versions": edges.versions(),
+        "environment": environment_record(module.device),  # + environment.txt, below
     }
     if getattr(parts.init, "record", None):  # init=feedforward: its backend and seconds
         provenance["feedforward"] = parts.init.record
@@ -350,6 +352,7 @@ def build(
     if resume_from is not None:  # the same images and weights as the run it goes on from
         check_hashes(resume_from, provenance["hashes"])
     make_run_dir(run_dir)
+    write_environment(run_dir)
     logger = parts.logger(run_dir, run_name, group, str(cfg.task.kind))
     use_inputs(logger, inputs.paths, inputs.hashes)  # W&B lineage: the images the run used
     history = LossHistory()

@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING
 
 from nst_research.names import EVAL_CONTENT_RATIO, EVAL_STYLE_RATIO
 from nst_research.report.configs import UNSET, config_of, swept_keys
+from nst_research.report.environments import environment_line
 from nst_research.report.ranking import direction, metric_columns
 from nst_research.report.records import RunRecord, natural_key
 from nst_research.report.stats import PERTURB_HINT, no_effect_note
@@ -89,6 +90,8 @@ def summary_lines(
             f"(final.png, eval values): {no_effect_note(records)}; no significance is claimed "
             f"({PERTURB_HINT})"
         )
+    if env_line := environment_line(records):
+        lines.append(env_line)
     return lines
 
 
