@@ -8,7 +8,8 @@ takes SIGINT/SIGTERM without raising, writes a stop mark in the sweep dir and se
 the workers; each running job saves as interrupted (``run.fit``) and returns normally
 (:func:`in_worker`), a job that a worker picks up afterwards sees the mark and leaves nothing
 (:func:`stopping`), and once ``Parallel`` has returned the sweep stops with exit code 130
-(:func:`raise_if_stopped`, from the ``on_multirun_end`` callback).
+(:func:`raise_if_stopped`, from the ``on_multirun_end`` callback). ``submitit_local`` is not
+handled: its controller process stops its jobs itself, and some lose their outputs.
 """
 
 from __future__ import annotations
@@ -38,7 +39,7 @@ def _forward() -> None:
     for child in psutil.Process().children(recursive=True):
         try:
             cmd = " ".join(child.cmdline())
-            if "popen_loky" in cmd:
+            if "popen_loky" in cmd:  # joblib's workers
                 child.send_signal(signal.SIGTERM)
         except psutil.Error:
             pass
@@ -57,7 +58,7 @@ def _parent_handler(signum: int, frame: Any) -> None:
 def guard_parent(sweep_dir: Path, launcher_target: str) -> None:
     """In the launching process of a joblib sweep: the handlers described above."""
     os.environ[PARENT] = str(os.getpid())
-    if "joblib" not in launcher_target:
+    if "joblib" not in launcher_target:  # submitit_local: not handled (see the report)
         return
     _STATE["sweep"] = sweep_dir
     for signum in (signal.SIGINT, signal.SIGTERM):
