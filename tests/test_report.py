@@ -647,8 +647,8 @@ def test_verdict_lines_on_constructed_numbers() -> None:
     assert (test.low, test.high) == (pytest.approx(-1 - half), pytest.approx(-1 + half))
     assert verdict_line("k", OBJECTIVE, [b, a]) == (
         "- `k`: `a` wins on objective (1, n=3) over `b` (2, n=3): 1 lower (50% of the "
-        f"runner-up's); significant at 0.05 (Welch's t-test p={test.p:.2g}; 95% CI of the "
-        f"difference {-1 - half:.4g} to {-1 + half:.4g})"
+        f"runner-up's); significant at 0.05 (Welch's t-test p={test.p:.2g}; 95% CI of winner "
+        f"minus runner-up {-1 - half:.4g} to {-1 + half:.4g})"
     )
     wide = Setting("b", (1.2, 1.7, 0.7), 3)  # mean 1.2, sd 0.5: 0.2 apart, p about 0.65
     wide_a = Setting("a", (1.0, 1.5, 0.5), 3)

@@ -198,7 +198,7 @@ VERDICT_NOTE = (
     "Each setting pools its runs over the other swept keys and the seeds. The winner is tested "
     "against the runner-up by Welch's t-test (scipy.stats.ttest_ind, equal_var=False; two or "
     "more seeds per setting), with its p-value and the 95% confidence interval of the "
-    "difference; seeds that gave identical results have no spread, and no test is made."
+    "difference (winner minus runner-up); seeds that gave identical results have no spread, and no test is made."
 )
 
 

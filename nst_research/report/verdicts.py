@@ -59,7 +59,7 @@ def judgement(a: Setting, b: Setting, identical_note: str = IDENTICAL) -> str:
         return SINGLE_SEED
     word = SIGNIFICANT if test.significant else NOT_SIGNIFICANT
     return (
-        f"{word} (Welch's t-test p={test.p:.2g}; {100 * (1 - ALPHA):g}% CI of the difference "
+        f"{word} (Welch's t-test p={test.p:.2g}; {100 * (1 - ALPHA):g}% CI of winner minus runner-up "
         f"{fmt_number(test.low)} to {fmt_number(test.high)})"
     )
 
