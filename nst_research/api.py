@@ -190,12 +190,13 @@ def _run(
 ) -> dict[str, Any]:
     """``run()`` with the caller's RNG states kept and ``callback`` attached to the trainer."""
     from nst_research import edges
-    from nst_research.build import build, use_gpu
+    from nst_research.build import build, check
     from nst_research.callbacks import StepHook
     from nst_research.run import fit
 
-    with kept_rng_states(), edges.run_settings(config.trainer, gpu=use_gpu(config)):
-        built = build(config, run_dir, run_name)
+    parts = check(config)  # every value checked before run_settings applies any
+    with kept_rng_states(), edges.run_settings(config.trainer):
+        built = build(config, run_dir, run_name, parts=parts)
         if callback is not None:
             built.trainer.callbacks.append(StepHook(callback))
         return fit(built)
