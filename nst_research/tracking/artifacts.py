@@ -31,7 +31,7 @@ def use_inputs(logger, paths: Mapping[str, str], hashes: Mapping[str, str]) -> l
             name = f"{role}-{digest[:12]}" if digest else role
             meta = {"role": role, "sha256": digest, "file": Path(path).name}
             if run.settings._offline:
-                offline[role] = {"artifact": name, **meta}
+                offline[role] = {"name": name, **meta}
             else:
                 artifact = wandb.Artifact(name, type="input-image", metadata=meta)
                 artifact.add_file(str(path), name=Path(path).name)
