@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import dataclasses
-import functools
 import os
 import sys
 from pathlib import Path
@@ -11,12 +9,12 @@ from pathlib import Path
 import hydra
 from hydra.core.hydra_config import HydraConfig
 from hydra.types import RunMode
-from omegaconf import DictConfig, OmegaConf
+from omegaconf import DictConfig
 
 from nst_research import help as help_text
 from nst_research.compose import CONF_DIR as _CONF_DIR
-from nst_research.compose import CONFIG_PATH, set_search_path, user_config_dirs
-from nst_research.config import GROUPS, LIST_GROUPS, NSTSchema, register
+from nst_research.compose import CONFIG_PATH, set_search_path
+from nst_research.config import register
 from nst_research.errors import NSTError
 from nst_research.io import hydra_files, locks, stop
 from nst_research.io.claims import RESUMING
@@ -24,7 +22,13 @@ from nst_research.names import OBJECTIVE
 from nst_research.status import RunStatus
 from nst_research.sweeps import FAILED_SWEEP
 from nst_research.tracking.naming import identity
-from nst_research.validation.overrides import did_you_mean
+from nst_research.validation.argv import (  # noqa: F401 - the CLI's checks, importable from here
+    NO_RUN,
+    check_group_choices,
+    check_group_keys,
+    check_run_dir,
+    check_top_level_values,
+)
 
 CONF_DIR = str(_CONF_DIR)
 hydra_files.install()  # here, so that joblib's and submitit's workers (which import us) have it
@@ -114,160 +118,6 @@ _JOB_STARTED = False
 _MULTIRUN = False  # set by the job: which interruption message main() prints
 
 
-def check_group_choices(argv: list[str]) -> str | None:
-    """One line for a group override naming no option of that group (before Hydra prints more)."""
-    dirs = user_config_dirs(argv)
-    for arg in argv:
-        key, sep, value = arg.partition("=")
-        key = key.lstrip("+~")
-        if not sep or key not in GROUPS:
-            continue
-        options = sorted({p.stem for d in dirs for p in (d / key).glob("*.yaml")})
-        if key in LIST_GROUPS:  # eval=[style,ssim], or a sweep of lists: [style],[ssim]
-            value = value.replace("[", "").replace("]", "")
-        for choice in value.split(","):
-            if key in LIST_GROUPS and not choice.strip():
-                continue
-            if choice.strip() not in options:
-                return f"unknown {key} {choice.strip()!r}; choose one of: {', '.join(options)}"
-    return None
-
-
-_TOP_LEVEL = {f.name: f.type for f in dataclasses.fields(NSTSchema)}
-_NUMBERS = {
-    "size": int,
-    "iterations": int,
-    "snapshot_every": int,
-    "seed": int,
-    "style_scale": float,
-}
-
-
-def check_top_level_values(argv: list[str]) -> str | None:
-    """One line for an unknown top-level key or a top-level number that is not one.
-
-    Hydra reports these at compose time in several lines (the override, OmegaConf's message, the
-    full key, a hint about HYDRA_FULL_ERROR); this says the same in one, with the fix. Sweep
-    functions (``range(...)``), interpolations and anything with a prefix are left to Hydra.
-    """
-    for arg in argv:
-        key, sep, value = arg.partition("=")
-        if not sep or key.startswith(("+", "~", "-")) or "." in key or "/" in key:
-            continue
-        if key not in _TOP_LEVEL and key not in GROUPS and key != "hydra":
-            known = [k for k in _TOP_LEVEL if k not in GROUPS]
-            hint = did_you_mean(key, [*known, *GROUPS])
-            return (
-                f"unknown key {key!r}{hint}; top-level keys are: {', '.join(known)} "
-                f"(config groups: {', '.join(GROUPS)})"
-            )
-        kind = _NUMBERS.get(key)
-        if kind is None or any(c in value for c in "()[]{}$"):
-            continue
-        for item in value.split(","):
-            item = item.strip()
-            if key == "seed" and item in ("null", "None", ""):
-                continue
-            try:
-                kind(item)
-            except ValueError:
-                noun = "an integer" if kind is int else "a number"
-                example = {"size": 256, "iterations": 300, "snapshot_every": 100, "seed": 0}
-                return f"{key}={item!r} must be {noun} (e.g. {key}={example.get(key, 1.0)})"
-    return None
-
-
-@functools.lru_cache(maxsize=256)
-def _group_keys(group: str, option: str) -> list[str] | None:
-    """The keys of ``conf/<group>/<option>.yaml``, with those of the same-group configs it extends
-    (its ``defaults`` list); keys starting with ``_`` (``_target_``) are not for users."""
-    path = Path(CONF_DIR) / group / f"{option}.yaml"
-    if not path.is_file():
-        return None
-    node = OmegaConf.load(path)
-    if not isinstance(node, DictConfig):
-        return None
-    keys = [str(k) for k in node.keys() if k != "defaults" and not str(k).startswith("_")]
-    for base in node.get("defaults", []):
-        if isinstance(base, str) and base != "_self_":
-            keys += [k for k in _group_keys(group, base) or [] if k not in keys]
-    return keys
-
-
-@functools.lru_cache(maxsize=1)
-def _defaults():
-    return OmegaConf.load(Path(CONF_DIR) / "config.yaml").defaults
-
-
-def check_group_keys(argv: list[str]) -> str | None:
-    """One line for ``group.key=value`` naming a key the chosen option of that group lacks.
-
-    The option is the one chosen on the command line or the default of ``conf/config.yaml``.
-    Skipped when a ``+name=...`` config is appended (an ablation preset may change the options)
-    and for ``init`` when a task is chosen (tasks set their own init).
-    """
-    if any(a.startswith("+") and "=" in a and "." not in a.partition("=")[0] for a in argv):
-        return None
-    defaults = _defaults()
-    chosen: dict[str, list[str]] = {}
-    for item in defaults:
-        if isinstance(item, DictConfig):
-            for group, option in item.items():
-                chosen[str(group)] = [str(option)]
-    task_given = False
-    for arg in argv:
-        key, sep, value = arg.partition("=")
-        if sep and key in GROUPS:
-            chosen[key] = [v.strip() for v in value.split(",")]
-            task_given = task_given or key == "task"
-    for arg in argv:
-        key, sep, _ = arg.partition("=")
-        if not sep or key.startswith(("+", "~", "-")) or "." not in key:
-            continue
-        group, _, rest = key.partition(".")
-        name = rest.split(".")[0].split("[")[0]
-        if (
-            group not in GROUPS
-            or group in ("task", *LIST_GROUPS)
-            or (group == "init" and task_given)
-        ):
-            continue
-        for option in chosen.get(group, []):
-            keys = _group_keys(group, option)
-            if keys is not None and name not in keys:
-                hint = did_you_mean(name, keys, f"{group}.")
-                return (
-                    f"unknown key {name!r} in {group}={option}{hint}; its keys: {', '.join(keys)}"
-                )
-    return None
-
-
-def check_run_dir(argv: list[str]) -> str | None:
-    """One line when the run cannot go where it is told, refused before Hydra writes ``.hydra/``:
-    ``hydra.run.dir=`` names a finished run, a file, or an unwritable place (read-only, no
-    permission); the sweep dir likewise (its job dirs are numbered by the sweeper). Also a
-    ``resume=`` command that cannot run (:func:`nst_research.resume.check_args`)."""
-    from nst_research.files import unwritable
-    from nst_research.resume import check_args
-
-    multirun = any(a in ("-m", "--multirun") or a == "hydra.mode=MULTIRUN" for a in argv)
-    key = "hydra.sweep.dir" if multirun else "hydra.run.dir"
-    place = "multirun" if multirun else "outputs"  # the default dirs, under the current dir
-    for arg in argv:
-        name, sep, value = arg.partition("=")
-        if sep and name == key:
-            place = value
-        if sep and name == "hydra.run.dir" and not multirun:
-            if (Path(value).expanduser() / "final.png").exists():
-                return (
-                    f"{value} already holds a finished run; choose another hydra.run.dir "
-                    "(or go on from it with resume=" + value + " in a new dir)"
-                )
-    if any(a.partition("=")[0] in _NO_RUN for a in argv):  # --help, --cfg job: nothing written
-        return check_args(argv)
-    return check_args(argv) or unwritable(place, key)
-
-
 def _resume_sweep(argv: list[str]) -> list[str]:
     """``nst resume=SWEEP_DIR``: the recorded sweep's command (:mod:`nst_research.io.sweep_resume`);
     any other command is returned as it is."""
@@ -280,10 +130,6 @@ def _resume_sweep(argv: list[str]) -> list[str]:
     sweep_dir = Path(old).expanduser().absolute()
     RESUMING["sweep"] = sweep_dir
     return sweep_resume.command(sweep_dir, argv)
-
-
-_NO_RUN = {"-h", "--help", "--hydra-help", "--version", "-c", "--cfg", "-i", "--info",
-           "-sc", "--shell-completion"}  # fmt: skip
 
 
 def main() -> None:

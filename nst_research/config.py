@@ -123,6 +123,8 @@ def layer_weights(names: Any, weights: Any, key: str) -> dict[str, float]:
 def _finite_nonneg(value: Any, key: str) -> float:
     if isinstance(value, bool):  # float(True) == 1.0: a typo'd value, not a weight
         raise ConfigError(f"{key}={value!r} is not a number")
+    if isinstance(value, str):  # a quoted number ('12') stays a string and breaks the maths later
+        raise ConfigError(f"{key}={value!r} is a string, not a number; write it without quotes")
     try:
         v = float(value)
     except (TypeError, ValueError, OverflowError) as e:

@@ -25,7 +25,7 @@ import torch
 from omegaconf import DictConfig
 
 from nst_research import __version__
-from nst_research.errors import choose
+from nst_research.errors import ConfigError, choose
 from nst_research.signals import (  # noqa: F401 - edges.interrupts is the public name
     _restore_signal_handlers,
     _signal_handlers,
@@ -234,7 +234,12 @@ class WandbLog:
         group: str | None = None,
         tags: list[str] | tuple[str, ...] = (),
     ) -> None:
-        self.mode = choose(self.MODES, mode, "logger.mode (default: $WANDB_MODE)")
+        try:
+            self.mode = choose(self.MODES, mode, "logger.mode")
+        except ConfigError as e:  # the default comes from $WANDB_MODE: say so when it was that
+            env = os.environ.get("WANDB_MODE")
+            note = f" (logger.mode defaults to $WANDB_MODE={env!r})" if env == mode else ""
+            raise ConfigError(f"{e}{note}") from None
         self.project, self.entity, self.group, self.tags = project, entity, group, list(tags)
 
     def __call__(self, run_dir: Path, run_name: str, group: str | None, job_type: str):

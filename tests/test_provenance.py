@@ -55,6 +55,7 @@ def test_committed_lock_agrees_with_the_makefile_torch_pins():
 
 
 def test_distributions_are_every_installed_one_sorted_and_hashed():
+    env.distributions.cache_clear()  # read once per process: earlier tests may change sys.path
     lines = env.distributions()
     names = [x.split("==")[0] for x in lines]
     assert names == sorted(names, key=env._canonical)

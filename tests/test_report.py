@@ -442,7 +442,9 @@ def ranked_order(rows: list[dict[str, str]]) -> list[tuple[str, str, str]]:
 
 def test_eval_sweep_ranked_by_objective_with_mean_and_sd(eval_sweep: Path) -> None:
     paths = write_report(eval_sweep)
-    assert set(paths) == {"md", "csv", "contact_sheet", "loss_curves", "eval_curves", "plane"}
+    # issue 27 adds what mattered and the way back to the best run
+    assert set(paths) == {"md", "csv", "contact_sheet", "loss_curves", "eval_curves", "plane",
+                          "importance", "parallel", "results"}  # fmt: skip
     assert all(p.is_file() for p in paths.values())
 
     rows = read_csv(paths["csv"])

@@ -64,7 +64,8 @@ def test_style_lists_and_weights_are_read_from_the_config(compose):
     ("overrides", "match"),
     [
         (["style=[a.jpg,b.jpg]", "style_blend=[1.0]"], "style_blend has 1 weights for 2 style images"),
-        (["style_blend=[0.5,0.5]"], "style_blend has 2 weights for 1 style images"),
+        # one style: a blend weights nothing (issue 22 refuses it whatever its length)
+        (["style_blend=[0.5,0.5]"], "weights the styles of a list, and there is one style"),
         (["style=[a.jpg,b.jpg]", "style_blend=[1.0,-0.5]"], "style_blend\\[1\\]=-0.5 must be a finite"),
         (["style=[a.jpg,b.jpg]", "style_blend=[0,0]"], "style_blend=\\[0, 0\\] sums to 0"),
         (["style=[]"], "must be an image path or a list of them"),

@@ -118,8 +118,8 @@ def test_sweep_runs_are_named_grouped_and_tagged(tiny_images, tmp_path) -> None:
     for job, weight in (("0", "1"), ("1", "10")):
         _, summary = inspect(sweep / job)
         assert summary["name"] == f"style_weight={weight}"
-        assert summary["tags"] == ["task:stylize"]
-        assert summary["config"]["logger"]["tags"] == ["task:stylize"]
+        assert summary["tags"] == ["task:stylize", "method:gatys2016"]  # method= is a group now
+        assert summary["config"]["logger"]["tags"] == ["task:stylize", "method:gatys2016"]
         assert summary["config"]["inputs"]["style"]["file"] == "style.png"
     group = f"my_sweep-{dt.date.today().isoformat()}"
     run_file = next((sweep / "0" / "wandb").glob("offline-run-*/run-*.wandb"))

@@ -15,6 +15,7 @@ from collections.abc import Sequence
 from omegaconf import DictConfig
 
 from nst_research.errors import ConfigError, NSTError
+from nst_research.validation.argv import NO_RUN as _NO_RUN
 from nst_research.validation.jobs import composer, job_overrides, strip_hydra
 from nst_research.validation.overrides import (
     check_presets,
@@ -23,14 +24,11 @@ from nst_research.validation.overrides import (
     split_argv,
 )
 
-_NO_RUN = {"-h", "--help", "--hydra-help", "--version", "-c", "--cfg", "-i", "--info",
-           "-sc", "--shell-completion"}  # fmt: skip
-
 
 def check_command(argv: Sequence[str]) -> str | None:
     """Why ``nst <argv>`` must not start (one line per problem; one per bad job of a sweep), or
     None. Writes nothing and changes no process-wide setting (torch threads, env, signals)."""
-    from nst_research import cli
+    from nst_research.validation import argv as cli
 
     argv = list(argv)
     problem = (
