@@ -108,4 +108,6 @@ def identity(cfg: Any, hc: Any, multirun: bool) -> tuple[str, str | None, list[s
     method = OmegaConf.select(cfg, "method", default=None)
     method = chosen.get("method") or (method if isinstance(method, str) else None)
     tags = run_tags(str(cfg.task.kind), method, chosen)
-    return name, group_name(chosen, sweep_dir), tags
+    # the method is a tag, not the group: it is chosen by default and swept across one sweep
+    grouping = {g: p for g, p in chosen.items() if g != "method"}
+    return name, group_name(grouping, sweep_dir), tags
