@@ -159,6 +159,7 @@ def _readme_commands() -> dict[str, list[list[str]]]:
     out: dict[str, list[list[str]]] = {}
     for section in text.split("\n### ")[1:]:
         name = section.split(":", 1)[0]
+        section = section.split("\n## ", 1)[0]  # a figure's section ends at the next chapter
         joined = section.replace("\\\n", " ")
         out[name] = [shlex.split(ln)[1:] for ln in joined.splitlines() if ln.startswith("nst ")]
     return out

@@ -121,7 +121,8 @@ def test_wandb_mode_from_the_environment(tmp_path, monkeypatch, compose):
     assert compose().logger.mode == "disabled"
     assert compose(["logger.mode=offline"]).logger.mode == "offline"  # the command line wins
     monkeypatch.setenv("WANDB_MODE", "sometimes")
-    assert "unknown logger.mode (default: $WANDB_MODE)='sometimes'" in refuse([], tmp_path)
+    refused = refuse([], tmp_path)
+    assert "unknown logger.mode='sometimes'" in refused and "$WANDB_MODE='sometimes'" in refused
 
 
 def test_missing_home_is_one_line_with_wandb(tmp_path, monkeypatch):
