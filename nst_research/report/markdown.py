@@ -186,10 +186,14 @@ def plane_lines(points: Sequence[PlanePoint], image: str = "plane.png") -> list[
         f"{EVAL_STYLE_RATIO}):"
     )
     lines.append("")
+
+    def stat(mean: float, sd: float | None) -> str:  # sd 0 over seeds: identical replicates
+        return f"{mean:.4g} (identical)" if sd == 0 else fmt_stat(mean, sd)
+
     for p in sorted((p for p in points if p.on_front), key=lambda p: p.x):
         lines.append(
-            f"- `{p.name}`: {EVAL_CONTENT_RATIO} {fmt_stat(p.x, p.x_sd)}, "
-            f"{EVAL_STYLE_RATIO} {fmt_stat(p.y, p.y_sd)}"
+            f"- `{p.name}`: {EVAL_CONTENT_RATIO} {stat(p.x, p.x_sd)}, "
+            f"{EVAL_STYLE_RATIO} {stat(p.y, p.y_sd)}"
         )
     return lines
 
