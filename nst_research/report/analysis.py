@@ -106,7 +106,10 @@ def analyse(
         if written is not None:
             out.paths["results"] = written
         out.command = rerun_command(out.best)
-        commit = (out.best.metrics or {}).get("git")
+        git = (out.best.metrics or {}).get("git")
+        commit = git.get("commit") if isinstance(git, dict) else git
+        if isinstance(git, dict) and git.get("dirty"):
+            commit = f"{commit} (with uncommitted changes)"
         value = metric_value(out.best, rank_key)
         out.lines += [
             "",

@@ -10,6 +10,7 @@ from pathlib import Path
 
 from nst_research.grid import agg_figure, save_figure
 from nst_research.report.importance import SEED_PART, Importance
+from nst_research.report.plane import file_name
 from nst_research.report.ranking import metric_value
 from nst_research.report.records import RunRecord, natural_key
 
@@ -107,7 +108,7 @@ def draw_parallel(
     for x, tick in zip(xs[:-1], ticks[:-1], strict=True):
         ax.axvline(x, color="0.7", linewidth=0.8)
         for y, text in tick:
-            ax.text(x + 0.03, y, _cut(text, 18), fontsize=6, va="center")
+            ax.text(x + 0.03, y, _cut(file_name(text), 18), fontsize=6, va="center")
     ax.axvline(xs[-1], color="0.7", linewidth=0.8)
     for y, v in ((0.0, lo), (1.0, hi)) if hi > lo else ((0.5, lo),):
         ax.text(xs[-1] + 0.03, y, f"{v:.4g}", fontsize=6, va="center")

@@ -67,10 +67,16 @@ def pareto_front(points: Sequence[tuple[float, float]]) -> list[int]:
     return [i for i in finite if not dominated(i)]
 
 
+def file_name(value: str) -> str:
+    """A path's file name (``/data/the_scream.jpg`` -> ``the_scream.jpg``); other values as they
+    are. Image paths swept as ``content=``/``style=`` make unreadable labels otherwise."""
+    return value.rsplit("/", 1)[-1] if "/" in value and not value.startswith("[") else value
+
+
 def short_label(config: Config, name: str = "") -> str:
     """The swept values of a configuration, comma separated (``name`` when nothing was swept),
     cut to :data:`LABEL_CHARS`."""
-    text = ", ".join(UNSET if v is None else v for v in config) or name
+    text = ", ".join(UNSET if v is None else file_name(v) for v in config) or name
     return text if len(text) <= LABEL_CHARS else text[: LABEL_CHARS - 1] + "…"
 
 
