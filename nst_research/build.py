@@ -340,6 +340,7 @@ def build(
         "inputs": inputs.paths,
         "image_size": list(inputs.size),
         "resumed_from": str(resume_from) if resume_from else None,
+        "group": group,  # the W&B group (nst-report --wandb logs the sweep's report into it)
         "versions": edges.versions(),
         "environment": environment_record(module.device),  # + environment.txt, below
     }

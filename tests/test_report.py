@@ -398,6 +398,21 @@ def test_wandb_offline_logging(
     assert list(runs[0].glob("*.wandb"))
 
 
+def test_wandb_report_joins_the_jobs_group(
+    grid_sweep: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The report run goes into the W&B group the jobs logged to (metrics.json records it)."""
+    pytest.importorskip("wandb")
+    monkeypatch.setenv("WANDB_MODE", "offline")
+    monkeypatch.setenv("WANDB_SILENT", "true")
+    for path in grid_sweep.rglob("metrics.json"):
+        record = json.loads(path.read_text())
+        path.write_text(json.dumps({**record, "group": "my_sweep-2026-12-06"}))
+    write_report(grid_sweep, log_to_wandb=True)
+    run_file = next((grid_sweep / "wandb").glob("offline-run-*/*.wandb"))
+    assert b"my_sweep-2026-12-06" in run_file.read_bytes()
+
+
 # --- sweeps with evaluation metrics: ranking, plane, verdicts, compare ---
 
 # (loss.style_weight, optimizer) -> mean style ratio, content ratio, objective. Seeds 1, 2, 3 add

@@ -53,7 +53,7 @@ def log_report_to_wandb(
     cells: list[list[Any]],
     images: dict[str, Path],
 ) -> bool:
-    """Log the table and figures to a W&B run (``job_type="report"``, group = sweep dir name).
+    """Log the table and figures to a W&B run (``job_type="report"``, in the jobs' group).
 
     The table goes to ``report/table`` (a ``wandb.Table``), each image to ``report/<name>``, and
     ``report/runs`` is a table of the jobs with their final images (:func:`run_rows`), to sort
@@ -68,7 +68,9 @@ def log_report_to_wandb(
     except ImportError:
         print("note: wandb is not installed; skipping W&B logging", file=sys.stderr)
         return False
-    group = sweep_dir.name
+    # the group the jobs logged to (metrics.json records it), else the sweep dir's name
+    recorded = [r.metrics.get("group") for r in records if r.metrics and r.metrics.get("group")]
+    group = str(recorded[0]) if recorded else sweep_dir.name
     try:
         run = wandb.init(
             project=_wandb_project(records),
