@@ -26,7 +26,7 @@ $(STAMP): pyproject.toml $(LOCK_FILE)
 	@# torch first, from the pinned local builds (TORCH_PINS, which the lock agrees with); only
 	@# without the lock (LOCK=) does any torch>=2.4 do.
 	$(PY) -c "import torch, torchvision" 2>/dev/null || $(PIP) install $(CONSTRAINTS) $(TORCH_PINS) || { test -z "$(CONSTRAINTS)" && $(PIP) install 'torch>=2.4' 'torchvision>=0.19'; } || { echo "error: $(TORCH_PINS) (the lock's torch) did not install; make install LOCK= takes pyproject's ranges"; exit 1; }
-	$(PIP) install $(CONSTRAINTS) -e '.[dev]'
+	$(PIP) install $(CONSTRAINTS) -e '.[dev,fast]'
 	@touch $(STAMP)
 
 install: $(STAMP) ## create .venv and install the package with dev tools, at the versions of constraints.txt
