@@ -56,7 +56,7 @@ bench: $(STAMP) ## benchmark: harness vs a plain PyTorch loop, s/iteration side 
 	$(PY) experiments/bench/bench.py $(ARGS)
 
 data: $(STAMP) ## download the classic images into data/ (sha256-checked)
-	$(PY) -m nst_research.data --dest data
+	$(PY) -m nst_research.io.data --dest data
 
 figures: $(STAMP) ## regenerate every paper figure into figures/ (QUICK=1: 48 px x 5 its; SETTINGS=reference)
 	$(PY) -m nst_research.figures all --settings $(SETTINGS) $(if $(QUICK),--quick) $(ARGS)

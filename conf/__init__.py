@@ -1,2 +1,2 @@
 """The configs as package data of an installed wheel (``pkg://nst_research.conf``; Hydra finds a
-config package by this file). See ``nst_research/compose.py``."""
+config package by this file). See ``nst_research/configs/compose.py``."""

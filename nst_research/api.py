@@ -29,9 +29,9 @@ from typing import Any, NamedTuple
 
 from omegaconf import DictConfig, OmegaConf
 
-from nst_research.compose import compose
+from nst_research.configs.compose import compose
 from nst_research.errors import ConfigError
-from nst_research.files import write_text
+from nst_research.io.files import write_text
 from nst_research.tracking import naming
 
 StepCallback = Callable[[int, Any, dict[str, float]], None]  # (step, (1,3,H,W) image, losses)
@@ -71,7 +71,7 @@ def image_file(image: Any, folder: Path, role: str) -> str:
     if isinstance(image, str | Path):
         return str(image)
     if isinstance(image, torch.Tensor):
-        from nst_research.images import tensor_to_image
+        from nst_research.io.images import tensor_to_image
 
         t = image.detach().float().cpu()
         t = t.unsqueeze(0) if t.dim() == 3 else t
@@ -189,13 +189,13 @@ def _run(
     config: DictConfig, run_dir: Path, run_name: str, callback: StepCallback | None
 ) -> dict[str, Any]:
     """``run()`` with the caller's RNG states kept and ``callback`` attached to the trainer."""
-    from nst_research import edges
-    from nst_research.build import build, check
-    from nst_research.callbacks import StepHook
+    from nst_research.engine import process
+    from nst_research.engine.build import build, check
+    from nst_research.engine.callbacks import StepHook
     from nst_research.run import fit
 
     parts = check(config)  # every value checked before run_settings applies any
-    with kept_rng_states(), edges.run_settings(config.trainer):
+    with kept_rng_states(), process.run_settings(config.trainer):
         built = build(config, run_dir, run_name, parts=parts)
         if callback is not None:
             built.trainer.callbacks.append(StepHook(callback))

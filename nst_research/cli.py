@@ -11,17 +11,17 @@ from hydra.core.hydra_config import HydraConfig
 from hydra.types import RunMode
 from omegaconf import DictConfig
 
-from nst_research import help as help_text
-from nst_research.compose import CONF_DIR as _CONF_DIR
-from nst_research.compose import CONFIG_PATH, set_search_path
-from nst_research.config import register
+from nst_research.configs import help as help_text
+from nst_research.configs.compose import CONF_DIR as _CONF_DIR
+from nst_research.configs.compose import CONFIG_PATH, set_search_path
+from nst_research.configs.names import OBJECTIVE
+from nst_research.configs.schema import register
+from nst_research.engine.status import RunStatus
 from nst_research.errors import NSTError
 from nst_research.io import hydra_files, locks, stop
 from nst_research.io.claims import RESUMING
-from nst_research.names import OBJECTIVE
-from nst_research.status import RunStatus
-from nst_research.sweeps import FAILED_SWEEP
 from nst_research.tracking.naming import identity
+from nst_research.tracking.sweeps import FAILED_SWEEP
 from nst_research.validation.argv import (  # noqa: F401 - the CLI's checks, importable from here
     NO_RUN,
     check_group_choices,
@@ -91,7 +91,7 @@ def _app(cfg: DictConfig) -> float | None:
 def _resume_config(cfg: DictConfig, overrides: list[str]) -> tuple[DictConfig, Path]:
     """The config of the run to resume, with this command's allowed keys (``resume.ALLOWED``);
     the resumed run's ``.hydra/config.yaml`` becomes that config (resume of a resume)."""
-    from nst_research import resume
+    from nst_research.engine import resume
 
     resumed, ckpt = resume.resume_config(cfg, overrides)
     resume.record_config(Path(HydraConfig.get().runtime.output_dir), resumed)
@@ -102,7 +102,7 @@ def _record_failure(
     run_dir: Path, error: BaseException, status: RunStatus = RunStatus.FAILED
 ) -> None:
     """A failed job still leaves a metrics.json saying why (sweep reports list it as failed)."""
-    from nst_research.files import write_json
+    from nst_research.io.files import write_json
 
     path = run_dir / "metrics.json"
     if path.exists() or (run_dir / "final.png").exists():  # never touch a finished run
@@ -121,8 +121,8 @@ _MULTIRUN = False  # set by the job: which interruption message main() prints
 def _resume_sweep(argv: list[str]) -> list[str]:
     """``nst resume=SWEEP_DIR``: the recorded sweep's command (:mod:`nst_research.io.sweep_resume`);
     any other command is returned as it is."""
+    from nst_research.engine.resume import resume_value
     from nst_research.io import sweep_resume
-    from nst_research.resume import resume_value
 
     old = resume_value(argv)
     if old is None or "," in old or not sweep_resume.is_sweep_dir(Path(old).expanduser()):
@@ -155,7 +155,7 @@ def main() -> None:
         if FAILED_SWEEP["failed"]:
             raise SystemExit(1)
         if _JOB_STARTED and not _MULTIRUN:  # a single run, done and written: skip the teardown
-            from nst_research.edges import exit_now  # torch is loaded by now
+            from nst_research.engine.process import exit_now  # torch is loaded by now
 
             locks.release_all()
             exit_now(0)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sys
 from collections.abc import Mapping
 from typing import TypeVar
 
@@ -35,3 +36,8 @@ def choose(table: Mapping[str, T], name: object, key: str) -> T:
         return table[name]  # type: ignore[index]
     except (KeyError, TypeError):
         raise ConfigError(f"unknown {key}={name!r}; choose one of: {', '.join(table)}") from None
+
+
+def warn(message: str) -> None:
+    """One ``warning: ...`` line on stderr: something the user should know that does not stop a run."""
+    print(f"warning: {message}", file=sys.stderr)

@@ -1,6 +1,6 @@
 """One run, from a composed config to a run directory: ``run = build + fit``.
 
-:func:`nst_research.build.build` instantiates everything; :func:`fit` trains and then writes
+:func:`nst_research.engine.build.build` instantiates everything; :func:`fit` trains and then writes
 ``final.png``, ``losses.csv`` and ``metrics.json`` and finishes the W&B run, whatever happened.
 """
 
@@ -14,16 +14,17 @@ import pytorch_lightning as pl
 import torch
 from omegaconf import DictConfig
 
-from nst_research import edges
-from nst_research.build import Run, build, check
-from nst_research.callbacks import log_image
-from nst_research.errors import NSTError
-from nst_research.files import DiskFull, UnwritableDir, atomic_path, write_json
-from nst_research.images import save_image
-from nst_research.memory import peak_mb, reset_peak
-from nst_research.metrics import objective_value
-from nst_research.names import IMAGE_FINAL, OBJECTIVE
-from nst_research.status import RunStatus
+from nst_research.configs.names import IMAGE_FINAL, OBJECTIVE
+from nst_research.engine import process, signals
+from nst_research.engine.build import Run, build, check
+from nst_research.engine.callbacks import log_image
+from nst_research.engine.memory import peak_mb, reset_peak
+from nst_research.engine.status import RunStatus
+from nst_research.errors import NSTError, warn
+from nst_research.evaluation.metrics import objective_value
+from nst_research.io.files import DiskFull, UnwritableDir, atomic_path, write_json
+from nst_research.io.images import save_image
+from nst_research.tracking import loggers
 
 
 def run(
@@ -40,7 +41,7 @@ def run(
     settings the run changes are restored when it returns.
     """
     parts = check(cfg)  # every value checked before run_settings applies any (trainer.threads)
-    with edges.run_settings(cfg.trainer):
+    with process.run_settings(cfg.trainer):
         return fit(build(cfg, run_dir, run_name, group, resume_from, parts))
 
 
@@ -52,7 +53,7 @@ def fit(run: Run) -> dict[str, Any]:
     ckpt = str(run.resume_from) if run.resume_from else None
     error: Exception | None = None
     try:
-        with edges.interrupts():
+        with signals.interrupts():
             trainer.fit(module, ckpt_path=ckpt)
     except (SystemExit, KeyboardInterrupt):
         # Lightning turns Ctrl-C into SystemExit(1) after a graceful shutdown.
@@ -86,7 +87,7 @@ def _save_outputs(
     same stop. Returns the metrics and a checkpoint's disk error, raised after the outputs.
     """
     saving: NSTError | None = None
-    with edges.signals_deferred() as received:
+    with signals.signals_deferred() as received:
         if _wants_checkpoint(str(run.cfg.checkpoint), run.module.status):
             saving = save_checkpoint(run.trainer, run.run_dir / "checkpoint.ckpt")
         metrics = finish(run, fit_s, error)
@@ -121,14 +122,14 @@ def save_checkpoint(trainer: pl.Trainer, path: Path) -> NSTError | None:
     except (DiskFull, UnwritableDir) as e:
         return e
     except Exception as e:
-        edges.warn(f"could not save a checkpoint to {path}: {e}")
+        warn(f"could not save a checkpoint to {path}: {e}")
     return None
 
 
 def finish(run: Run, fit_s: float, error: Exception | None = None) -> dict[str, Any]:
     """Write final.png, losses.csv and metrics.json; log the final image; finish the logger.
 
-    Each file is written atomically (:mod:`nst_research.files`); the logger is finished even
+    Each file is written atomically (:mod:`nst_research.io.files`); the logger is finished even
     when a write fails (a full disk), and a logger failure is one warning, never an error.
     """
     module, trainer = run.module, run.trainer
@@ -144,8 +145,8 @@ def finish(run: Run, fit_s: float, error: Exception | None = None) -> dict[str, 
             try:
                 log_image(trainer, IMAGE_FINAL, rgb, int(trainer.global_step))
             except Exception as e:
-                edges.warn(f"could not log the final image ({type(e).__name__}: {e})")
-            edges.finish_logger(run.logger, module.status, summary)
+                warn(f"could not log the final image ({type(e).__name__}: {e})")
+            loggers.finish_logger(run.logger, module.status, summary)
     return metrics
 
 
@@ -173,7 +174,7 @@ def _write_outputs(
         "fit_time_s": fit_s,
         "s_per_iter": step_times,
         # forward + backward passes of the generated image in this process (targets excluded),
-        # and the repeated ones answered without a pass (nst_research/evaluations.py)
+        # and the repeated ones answered without a pass (nst_research/engine/recall.py)
         "loss_evaluations": dict(module.evaluations),
         "peak_memory_mb": peak_mb(module.device),
         "device": str(module.device),

@@ -56,10 +56,10 @@ def tiny_images(tmp_path) -> tuple[Path, Path]:
 def compose():
     """compose(overrides) -> a composed DictConfig (the same configs as the CLI).
 
-    :func:`nst_research.compose.compose`: Hydra's compose-time errors arrive as one-line
+    :func:`nst_research.configs.compose.compose`: Hydra's compose-time errors arrive as one-line
     ConfigErrors, with Hydra's exception as their ``__cause__``.
     """
-    from nst_research.compose import compose as compose_config
+    from nst_research.configs.compose import compose as compose_config
 
     def _compose(overrides: list[str] | None = None):
         return compose_config(overrides or [])

@@ -15,8 +15,8 @@ from omegaconf import OmegaConf
 from PIL import Image
 
 from nst_research import compose, stylize
+from nst_research.configs.names import LOSS_TOTAL
 from nst_research.errors import ConfigError
-from nst_research.names import LOSS_TOTAL
 from tests.conftest import REPO
 
 
@@ -37,7 +37,7 @@ def test_compose_gives_the_config_the_cli_runs():
     from_api = OmegaConf.to_container(compose(overrides))
     assert from_api == from_cli
     assert from_api["size"] == 48 and from_api["loss"]["style_weight"] == 7
-    assert from_api["optimizer"]["_target_"] == "nst_research.optim.adam"
+    assert from_api["optimizer"]["_target_"] == "nst_research.optimisation.optimizers.adam"
     assert from_api["style_loss"]["_target_"] == from_cli["style_loss"]["_target_"]
 
 

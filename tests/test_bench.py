@@ -44,8 +44,8 @@ def test_bisect_largest_finds_the_limit_to_the_step():
 
 def test_fast_gpu_settings_keep_the_features():
     """apply_fast_gpu (trainer=gpu) on this torch: channels_last weights, same features."""
-    from nst_research.build import apply_fast_gpu
-    from nst_research.features import VGGFeatures
+    from nst_research.backbones.vgg import VGGFeatures
+    from nst_research.engine.build import apply_fast_gpu
 
     saved = (
         torch.backends.cudnn.benchmark,

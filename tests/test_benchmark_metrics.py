@@ -11,13 +11,13 @@ import torch
 from nst_research.evaluation.cfsd import CFSD, EVAL_CFSD, cfsd, patch_similarity_log_softmax
 from nst_research.evaluation.histogram import HistogramDistance, hellinger, rgbuv_histogram
 from nst_research.evaluation.learned import LPIPS
+from nst_research.evaluation.metrics import Scorer
 from nst_research.evaluation.random_net import (
     EVAL_RANDOM_CONTENT,
     EVAL_RANDOM_STYLE,
     RandomNetDistance,
     random_vgg19,
 )
-from nst_research.metrics import Scorer
 
 
 def _image(seed: int, h: int = 32, w: int = 32) -> torch.Tensor:

@@ -9,8 +9,8 @@ import pytest
 import torch
 from PIL import Image
 
-from nst_research.build import check
-from nst_research.colour import (
+from nst_research.configs.names import LOSS_STYLE
+from nst_research.controls.colour import (
     YIQ_TO_RGB,
     KeepLuminance,
     MatchHistogram,
@@ -23,8 +23,8 @@ from nst_research.colour import (
     rgb_to_yiq,
     yiq_to_rgb,
 )
+from nst_research.engine.build import check
 from nst_research.errors import ConfigError
-from nst_research.names import LOSS_STYLE
 
 
 def _rand(seed: int, shape=(1, 3, 20, 30), low=0.0, high=1.0) -> torch.Tensor:
@@ -139,8 +139,8 @@ def test_colour_controls_on_real_weights(colour, tmp_path, tiny_images):
     """64 px, a few L-BFGS iterations: the style loss halves; keep_luminance's final.png has the
     content's chroma up to 8-bit rounding (and a changed luminance); match_histogram runs on the
     recoloured style."""
-    from nst_research.compose import compose
-    from nst_research.images import image_to_tensor, load_image
+    from nst_research.configs.compose import compose
+    from nst_research.io.images import image_to_tensor, load_image
     from nst_research.run import run
 
     content, style = tiny_images

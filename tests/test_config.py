@@ -7,9 +7,9 @@ import torch
 from hydra.errors import ConfigCompositionException
 from omegaconf.errors import ValidationError
 
-from nst_research.build import check
-from nst_research.config import GROUPS as CONFIG_GROUPS
-from nst_research.config import layer_weights, validate
+from nst_research.configs.schema import GROUPS as CONFIG_GROUPS
+from nst_research.configs.schema import layer_weights, validate
+from nst_research.engine.build import check
 from nst_research.errors import ConfigError
 from tests.conftest import CONF_DIR
 
@@ -26,7 +26,7 @@ def test_defaults_compose_and_validate(compose):
     assert content == {"relu4_2": 1.0}
     assert set(style) == {f"relu{i}_1" for i in range(1, 6)}
     assert cfg.model.weights == "caffe" and cfg.logger.mode == "offline"
-    assert cfg.optimizer._target_ == "nst_research.optim.lbfgs"
+    assert cfg.optimizer._target_ == "nst_research.optimisation.optimizers.lbfgs"
 
 
 @pytest.mark.parametrize(
@@ -146,7 +146,7 @@ def test_fuzzed_overrides_give_clear_errors_only(key, value):
     from hydra.errors import HydraException
     from omegaconf.errors import OmegaConfBaseException
 
-    from nst_research.compose import compose
+    from nst_research.configs.compose import compose
 
     try:
         cfg = compose([f"{key}={value}"])

@@ -13,18 +13,18 @@ from omegaconf import OmegaConf
 from PIL import Image
 from torch.testing import assert_close
 
-from nst_research.build import check
-from nst_research.content_losses import (
+from nst_research.engine.build import check
+from nst_research.engine.resume import resume_config
+from nst_research.errors import ConfigError
+from nst_research.loss.content import (
     SelfSimilarityLoss,
     column_normalised,
     cosine_distances,
     sample_positions,
     self_similarity_loss,
 )
-from nst_research.errors import ConfigError
-from nst_research.resume import resume_config
+from nst_research.loss.terms import ContentLoss
 from nst_research.run import run
-from nst_research.terms import ContentLoss
 
 TINY = ["trainer.progress_bar=false", "layers.style=[relu1_1,relu2_1]", "layers.content=[relu2_1]",
         "logger=none", "eval=[]"]  # fmt: skip
@@ -178,7 +178,7 @@ def test_a_run_recorded_before_the_groups_resumes_as_it_ran(compose, tiny_images
     old_cfg = OmegaConf.create(OmegaConf.to_container(compose([*base, "iterations=3"])))
     del old_cfg["param"], old_cfg["content_loss"]
     old_cfg.loss.content_term = {
-        "_target_": "nst_research.terms.ContentLoss", "norm": "${loss.content_norm}"
+        "_target_": "nst_research.loss.terms.ContentLoss", "norm": "${loss.content_norm}"
     }  # fmt: skip
     (tmp_path / "old" / ".hydra").mkdir()
     OmegaConf.save(old_cfg, tmp_path / "old" / ".hydra" / "config.yaml")
@@ -202,7 +202,7 @@ def test_a_run_recorded_before_the_groups_resumes_as_it_ran(compose, tiny_images
 
 MY_LOSS = '''
 """A user's content loss for the test: squared distance of the per-channel means."""
-from nst_research.terms import FeatureLoss
+from nst_research.loss.terms import FeatureLoss
 
 
 class MeanContent(FeatureLoss):

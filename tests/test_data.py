@@ -10,9 +10,9 @@ from pathlib import Path
 
 import pytest
 
-from nst_research import data
-from nst_research.data import CLASSIC_IMAGES, DownloadError, download_images
 from nst_research.errors import InputImageError, NSTError
+from nst_research.io import data
+from nst_research.io.data import CLASSIC_IMAGES, DownloadError, download_images
 
 SHARED_IMAGES = Path(__file__).resolve().parents[2] / "shared" / "images"
 # The three smallest of the nine (~100 kB each).
@@ -212,7 +212,7 @@ def test_data_dir_honours_env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -
     monkeypatch.setenv("NST_DATA_DIR", str(tmp_path))
     assert data.data_dir() == tmp_path
 
-    with pytest.raises(InputImageError, match="`python -m nst_research.data`.*NST_DATA_DIR"):
+    with pytest.raises(InputImageError, match="`python -m nst_research.io.data`.*NST_DATA_DIR"):
         data.find_image("tubingen.jpg")
     (tmp_path / "tubingen.jpg").write_bytes(b"x")
     assert data.find_image("tubingen.jpg") == tmp_path / "tubingen.jpg"
@@ -253,7 +253,7 @@ def test_installed_package_uses_the_user_cache(
     with pytest.raises(InputImageError) as info:
         data.find_image("nope.jpg")
     message = str(info.value)
-    assert "`python -m nst_research.data`" in message and "make data" not in message
+    assert "`python -m nst_research.io.data`" in message and "make data" not in message
     assert str(data.data_dir()) in message
     monkeypatch.setenv("NST_DATA_DIR", str(tmp_path / "mine"))  # the override
     assert data.data_dir() == data.default_dest() == tmp_path / "mine"

@@ -13,8 +13,9 @@ from pathlib import Path
 import pytest
 from PIL import Image
 
-from nst_research import cli, files
-from nst_research.files import DiskFull, write_text
+from nst_research import cli
+from nst_research.io import files
+from nst_research.io.files import DiskFull, write_text
 from nst_research.run import run
 
 NST = [sys.executable, "-m", "nst_research.cli"]
@@ -26,8 +27,9 @@ TINY = ["size=32", "trainer.progress_bar=false", "layers.style=[relu1_1,relu2_1]
 FULL_DISK = textwrap.dedent(
     """
     import errno, sys
-    from nst_research import cli, files
+    from nst_research import cli
 
+    from nst_research.io import files
     full, full_at = {"now": False}, sys.argv[1]
     real = files._write_file
 
@@ -215,7 +217,7 @@ def test_a_wandb_finish_that_raises_is_one_warning(
 
 
 def test_finish_logger_failure_is_one_warning_line(capsys):
-    from nst_research import edges
+    from nst_research.tracking import loggers
 
     class Broken:
         experiment = object()
@@ -223,7 +225,7 @@ def test_finish_logger_failure_is_one_warning_line(capsys):
         def finalize(self, status):
             raise OSError("cannot write\nmany\nlines")
 
-    edges.finish_logger(Broken(), "completed", {})
+    loggers.finish_logger(Broken(), "completed", {})
     err = capsys.readouterr().err
     assert (
         err

@@ -7,10 +7,10 @@ import functools
 import pytest
 import torch
 
-from nst_research.evaluations import LastEvaluation
-from nst_research.optim import adam, lbfgs
-from nst_research.style_losses import SlicedWassersteinLoss
-from nst_research.terms import ContentLoss, GramLoss, Objective, TVLoss
+from nst_research.engine.recall import LastEvaluation
+from nst_research.loss.style import SlicedWassersteinLoss
+from nst_research.loss.terms import ContentLoss, GramLoss, Objective, TVLoss
+from nst_research.optimisation.optimizers import adam, lbfgs
 from tests.test_module import fit, toy_module
 
 

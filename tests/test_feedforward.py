@@ -17,7 +17,7 @@ from nst_research.feedforward.init import FeedForward
 from nst_research.feedforward.models import STYLE_DIM, backend
 from nst_research.feedforward.network import blend, style_vector, stylise, with_strength
 from nst_research.feedforward.tiling import ramp, tile_starts
-from nst_research.images import image_to_tensor, load_image
+from nst_research.io.images import image_to_tensor, load_image
 from tests.conftest import shared_image
 
 pytest.importorskip("onnxruntime")
@@ -123,7 +123,7 @@ def test_missing_model_files_is_one_line_naming_the_package(monkeypatch, tmp_pat
 
 
 def test_ghiasi_refuses_a_schedule(compose):
-    from nst_research.build import check
+    from nst_research.engine.build import check
     from nst_research.errors import ConfigError
 
     with pytest.raises(ConfigError, match="method=ghiasi2017 does not optimise"):

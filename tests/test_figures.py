@@ -13,7 +13,7 @@ from nst_research import figures
 from nst_research.figures import FIGURES, SETTINGS, Options, assemble, main, make_figure
 from tests.conftest import REPO
 
-NOISE = "nst_research.inits.white_noise"
+NOISE = "nst_research.optimisation.inits.white_noise"
 
 # The classic names the recipes ask for, as tiny synthetic images: (width, height, kind).
 SYNTHETIC = {
@@ -125,7 +125,8 @@ def test_settings_become_the_papers_or_the_reference_config(data_dir):
     assert list(ref[0].layers.content) == ["relu4_2"]
     assert (ref[0].loss.content_weight, ref[0].loss.style_weight) == (5, 50000)
     assert (
-        ref[0].loss.gram_norm == "chw" and ref[0].init._target_ == "nst_research.inits.from_content"
+        ref[0].loss.gram_norm == "chw"
+        and ref[0].init._target_ == "nst_research.optimisation.inits.from_content"
     )
     assert ref[0].model.pooling == "max"
     # Fig. 1 reconstructions start from noise in both settings, with only their own loss.
@@ -133,7 +134,11 @@ def test_settings_become_the_papers_or_the_reference_config(data_dir):
         assert cfg.task.kind == "reconstruct_content" and cfg.init._target_ == NOISE
         assert list(cfg.layers.content) == [layer] and cfg.loss.style_weight == 0
     # Fig. 6: a tile's own init wins over the settings'.
-    assert paper[2].init._target_ == ref[2].init._target_ == "nst_research.inits.from_style"
+    assert (
+        paper[2].init._target_
+        == ref[2].init._target_
+        == "nst_research.optimisation.inits.from_style"
+    )
     assert SETTINGS["paper"].weights(1e-3) == (1.0, 1000.0)
 
 
@@ -149,7 +154,9 @@ def test_missing_image_is_one_readable_line(tmp_path, monkeypatch, capsys):
     assert main(["gatys2016_fig5", *QUICK, "--out", str(tmp_path / "out")]) == 2
     err = capsys.readouterr().err
     # issue 23: the fix names a command that exists outside a checkout too
-    assert err.count("\n") == 1 and "tubingen.jpg" in err and "python -m nst_research.data" in err
+    assert (
+        err.count("\n") == 1 and "tubingen.jpg" in err and "python -m nst_research.io.data" in err
+    )
     assert not (tmp_path / "out").exists()
 
 

@@ -9,10 +9,10 @@ import sys
 
 import pytest
 
-from nst_research import help as nst_help
 from nst_research.cli import check_group_choices, check_group_keys, check_top_level_values
-from nst_research.compose import CONF_DIR, EXPERIMENTS_DIR, compose
-from nst_research.config import GROUPS, NSTSchema
+from nst_research.configs import help as nst_help
+from nst_research.configs.compose import CONF_DIR, EXPERIMENTS_DIR, compose
+from nst_research.configs.schema import GROUPS, NSTSchema
 from tests.conftest import REPO
 
 
@@ -85,7 +85,7 @@ def test_help_lists_every_group_option_preset_and_key():
 def test_help_shows_an_option_of_the_users_config_dir(tmp_path):
     (tmp_path / "style_loss").mkdir()
     (tmp_path / "style_loss" / "mine.yaml").write_text(
-        "# My statistic: the mean costs $5.\n_target_: nst_research.terms.GramLoss\n"
+        "# My statistic: the mean costs $5.\n_target_: nst_research.loss.terms.GramLoss\n"
     )
     env = {**os.environ, "NST_CONFIG_DIR": str(tmp_path)}
     line = [ln for ln in _help(env).splitlines() if ln.split()[:1] == ["mine"]]

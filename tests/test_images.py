@@ -1,4 +1,4 @@
-"""Tests of nst_research.images: loading every awkward input, tensors, atomic saves, hashes."""
+"""Tests of nst_research.io.images: loading every awkward input, tensors, atomic saves, hashes."""
 
 from __future__ import annotations
 
@@ -14,7 +14,7 @@ from hypothesis import strategies as st
 from PIL import Image, ImageFile
 
 from nst_research.errors import ConfigError, InputImageError, NSTError
-from nst_research.images import (
+from nst_research.io.images import (
     file_sha256,
     image_to_tensor,
     load_image,

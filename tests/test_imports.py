@@ -77,6 +77,6 @@ def test_the_cycle_finder_finds_a_cycle():
 
 def test_no_import_cycles_in_the_package():
     graph = import_graph()
-    assert "nst_research.build" in graph and "nst_research.backbones.vgg" in graph
-    assert "nst_research.inputs" in graph["nst_research.build"]
+    assert "nst_research.engine.build" in graph and "nst_research.backbones.vgg" in graph
+    assert "nst_research.engine.inputs" in graph["nst_research.engine.build"]
     assert find_cycle(graph) is None, " -> ".join(find_cycle(graph))

@@ -6,9 +6,9 @@ import pytest
 import torch
 from hydra.utils import instantiate
 
-from nst_research.compose import compose
+from nst_research.configs.compose import compose
 from nst_research.errors import ConfigError
-from nst_research.inits import from_content, from_style, perturbed
+from nst_research.optimisation.inits import from_content, from_style, perturbed
 
 
 def test_perturb_zero_is_the_start_itself() -> None:

@@ -6,7 +6,7 @@ import pytest
 import torch
 from torch.testing import assert_close
 
-from nst_research.losses import content_loss, gram_matrix, style_loss, tv_loss
+from nst_research.loss.functional import content_loss, gram_matrix, style_loss, tv_loss
 
 
 def hand_features() -> torch.Tensor:

@@ -13,14 +13,14 @@ import pytest
 import torch
 from PIL import Image
 
-from nst_research.build import check
+from nst_research.configs.names import LOSS_STYLE
+from nst_research.controls.mask_files import load_masks
+from nst_research.controls.masks import guided_gram, label_regions, layer_mask, parse_colour
+from nst_research.controls.styles import StyleSet
+from nst_research.engine.build import check
 from nst_research.errors import ConfigError, InputImageError
-from nst_research.losses import GRAM_NORMS, gram_matrix
-from nst_research.mask_files import load_masks
-from nst_research.masks import guided_gram, label_regions, layer_mask, parse_colour
-from nst_research.names import LOSS_STYLE
-from nst_research.styles import StyleSet
-from nst_research.terms import GramLoss
+from nst_research.loss.functional import GRAM_NORMS, gram_matrix
+from nst_research.loss.terms import GramLoss
 
 REPO = Path(__file__).resolve().parents[1]
 SKY_MASK = REPO / "nst_research" / "assets" / "tubingen_sky.png"
@@ -166,8 +166,8 @@ def test_a_missing_mask_file_exits_2_with_one_line(tmp_path, tiny_images):
 def test_a_masked_style_changes_its_region_and_the_rest_keeps_the_content(tmp_path, tiny_images):
     """64x48 px, one style on the top half only (a label map; the bottom's colour has no style):
     the style loss halves and the top moves from the content far more than the bottom."""
-    from nst_research.compose import compose
-    from nst_research.images import image_to_tensor, load_image
+    from nst_research.configs.compose import compose
+    from nst_research.io.images import image_to_tensor, load_image
     from nst_research.run import run
 
     content, style = tiny_images

@@ -11,14 +11,14 @@ import pytest
 import torch
 from PIL import Image
 
+from nst_research.configs.names import LOSS_STYLE
 from nst_research.errors import ConfigError
 from nst_research.methods.oklab import rgb_to_oklab
 from nst_research.methods.terms import HistogramLoss, RelaxedEMDLoss
-from nst_research.names import LOSS_STYLE
 
 
 def _run(tmp_path, tiny_images, *overrides):
-    from nst_research.compose import compose
+    from nst_research.configs.compose import compose
     from nst_research.run import run
 
     content, style = tiny_images

@@ -10,9 +10,19 @@ import pytest
 import torch
 from torch.testing import assert_close
 
+from nst_research.configs.names import (
+    EVAL_COLOUR,
+    EVAL_CONTENT_DISTANCE,
+    EVAL_CONTENT_RATIO,
+    EVAL_KEYS,
+    EVAL_SSIM,
+    EVAL_STYLE_DISTANCE,
+    EVAL_STYLE_RATIO,
+    LOSS_TOTAL,
+    OBJECTIVE,
+)
 from nst_research.errors import ConfigError
-from nst_research.images import image_to_tensor, load_image
-from nst_research.metrics import (
+from nst_research.evaluation.metrics import (
     ColourDistance,
     ContentDistance,
     LuminanceSSIM,
@@ -25,17 +35,7 @@ from nst_research.metrics import (
     relative_sq_error,
     sliced_wasserstein,
 )
-from nst_research.names import (
-    EVAL_COLOUR,
-    EVAL_CONTENT_DISTANCE,
-    EVAL_CONTENT_RATIO,
-    EVAL_KEYS,
-    EVAL_SSIM,
-    EVAL_STYLE_DISTANCE,
-    EVAL_STYLE_RATIO,
-    LOSS_TOTAL,
-    OBJECTIVE,
-)
+from nst_research.io.images import image_to_tensor, load_image
 
 
 def test_gram_and_relative_error_by_hand():
@@ -143,7 +143,7 @@ def test_a_more_stylised_run_scores_lower(compose, tiny_images, tmp_path):
 
 
 def test_eval_off_falls_back_to_the_loss_objective(compose):
-    from nst_research.build import check
+    from nst_research.engine.build import check
 
     assert check(compose(["eval=[]"])).objective_weights == {LOSS_TOTAL: 1.0}
     assert check(compose([])).objective_weights == {EVAL_STYLE_RATIO: 1.0, EVAL_CONTENT_RATIO: 1.0}

@@ -7,10 +7,11 @@ import functools
 import pytorch_lightning as pl
 import torch
 
-from nst_research.features import PREPROCESSING, VGGFeatures
-from nst_research.module import StyleTransfer
-from nst_research.optim import adam, lbfgs, sgd
-from nst_research.terms import ContentLoss, GramLoss, Objective, TVLoss
+from nst_research.backbones.preprocessing import PREPROCESSING
+from nst_research.backbones.vgg import VGGFeatures
+from nst_research.engine.module import StyleTransfer
+from nst_research.loss.terms import ContentLoss, GramLoss, Objective, TVLoss
+from nst_research.optimisation.optimizers import adam, lbfgs, sgd
 
 
 def objective(

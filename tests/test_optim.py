@@ -8,10 +8,11 @@ import math
 import pytest
 import torch
 
-from nst_research.features import PREPROCESSING, build_extractor
-from nst_research.images import image_to_tensor, load_image, resolve_image
-from nst_research.module import StyleTransfer
-from nst_research.optim import LBFGS, lbfgs
+from nst_research.backbones.preprocessing import PREPROCESSING
+from nst_research.backbones.vgg import build_extractor
+from nst_research.engine.module import StyleTransfer
+from nst_research.io.images import image_to_tensor, load_image, resolve_image
+from nst_research.optimisation.optimizers import LBFGS, lbfgs
 from tests.test_module import objective
 
 

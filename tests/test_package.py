@@ -87,7 +87,7 @@ def test_the_wheel_carries_every_config_and_preset(installed):
 
 def test_the_installed_nst_runs_a_tiny_job_from_another_directory(installed, tmp_path):
     where = _run(installed, str(installed["bin"] / "python"), "-c",
-                 "from nst_research.compose import CONFIG_PATH, __file__ as f; print(f, CONFIG_PATH)")  # fmt: skip
+                 "from nst_research.configs.compose import CONFIG_PATH, __file__ as f; print(f, CONFIG_PATH)")  # fmt: skip
     assert where.returncode == 0, where.stderr
     module, config_path = where.stdout.split()
     assert Path(module).is_relative_to(installed["site"]), module  # not the checkout
@@ -117,19 +117,21 @@ def test_a_user_config_dir_adds_and_overrides_options(installed, tmp_path):
     user = tmp_path / "my_conf"
     (user / "style_loss").mkdir(parents=True)
     (user / "style_loss" / "mine.yaml").write_text(
-        "_target_: nst_research.terms.GramLoss\nnorm: paper\nreduction: sum\n"
+        "_target_: nst_research.loss.terms.GramLoss\nnorm: paper\nreduction: sum\n"
     )
     (user / "style_loss" / "gram.yaml").write_text(
-        "_target_: nst_research.terms.GramLoss\nnorm: hw\nreduction: mean\n"
+        "_target_: nst_research.loss.terms.GramLoss\nnorm: hw\nreduction: mean\n"
     )
     nst = str(installed["bin"] / "nst")
     added = _run(installed, nst, "--config-dir", str(user), "style_loss=mine", "--cfg", "job")
     assert added.returncode == 0, added.stderr
-    assert "style_loss:\n  _target_: nst_research.terms.GramLoss\n  norm: paper\n" in added.stdout
+    assert (
+        "style_loss:\n  _target_: nst_research.loss.terms.GramLoss\n  norm: paper\n" in added.stdout
+    )
     # --config-dir only adds (Hydra puts it after conf/); $NST_CONFIG_DIR adds and overrides.
     kept = _run(installed, nst, "--config-dir", str(user), "--cfg", "job")
     assert (
-        "style_loss:\n  _target_: nst_research.terms.GramLoss\n  norm: ${loss.gram_norm}\n"
+        "style_loss:\n  _target_: nst_research.loss.terms.GramLoss\n  norm: ${loss.gram_norm}\n"
         in kept.stdout
     )
     installed["env"]["NST_CONFIG_DIR"] = str(user)
@@ -140,7 +142,10 @@ def test_a_user_config_dir_adds_and_overrides_options(installed, tmp_path):
         del installed["env"]["NST_CONFIG_DIR"]
     assert overridden.returncode == 0, overridden.stderr
     assert added_by_env.returncode == 0 and "norm: paper" in added_by_env.stdout
-    assert "style_loss:\n  _target_: nst_research.terms.GramLoss\n  norm: hw\n" in overridden.stdout
+    assert (
+        "style_loss:\n  _target_: nst_research.loss.terms.GramLoss\n  norm: hw\n"
+        in overridden.stdout
+    )
     unknown = _run(installed, nst, "style_loss=mine", "--cfg", "job")  # without the dir
     assert unknown.returncode == 2
     assert unknown.stderr.startswith("error: unknown style_loss 'mine'; choose one of: gram,")

@@ -13,10 +13,11 @@ from hypothesis import strategies as st
 from PIL import Image
 from torch.testing import assert_close
 
+from nst_research.backbones.preprocessing import PREPROCESSING
+from nst_research.backbones.vgg import VGGFeatures
+from nst_research.engine.module import StyleTransfer
 from nst_research.errors import ConfigError
-from nst_research.features import PREPROCESSING, VGGFeatures
-from nst_research.module import StyleTransfer
-from nst_research.optim import lbfgs
+from nst_research.optimisation.optimizers import lbfgs
 from nst_research.params.laplacian import (
     Laplacian,
     build_pyramid,

@@ -21,8 +21,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from omegaconf import OmegaConf
 
-from nst_research.compose import compose
-from nst_research.config import NSTSchema
+from nst_research.configs.compose import compose
+from nst_research.configs.schema import NSTSchema
 from nst_research.validation.preflight import check_command
 
 EXAMPLES = int(os.environ.get("NST_PROBE_EXAMPLES", "300"))

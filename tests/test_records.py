@@ -15,8 +15,8 @@ from pathlib import Path
 
 import pytest
 
-from nst_research.files import write_json
 from nst_research.io import locks
+from nst_research.io.files import write_json
 
 NST = [sys.executable, "-m", "nst_research.cli"]
 TINY = ["size=32", "trainer.progress_bar=false", "logger=none", "eval=[]",
@@ -283,8 +283,9 @@ def test_a_non_finite_objective_is_null_in_metrics_json(tiny_images, tmp_path):
 FULL_AT_HYDRA = textwrap.dedent(
     """
     import errno, sys
-    from nst_research import cli, files
+    from nst_research import cli
 
+    from nst_research.io import files
     real = files._write_file
 
     def write_file(tmp, data):

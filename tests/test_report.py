@@ -15,7 +15,7 @@ import pytest
 import yaml
 from PIL import Image
 
-from nst_research.names import (
+from nst_research.configs.names import (
     EVAL_COLOUR,
     EVAL_CONTENT_DISTANCE,
     EVAL_CONTENT_RATIO,

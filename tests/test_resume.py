@@ -11,8 +11,8 @@ import pytest
 import yaml
 from PIL import Image
 
+from nst_research.engine.resume import ALLOWED
 from nst_research.errors import ConfigError
-from nst_research.resume import ALLOWED
 from nst_research.run import run
 
 NST = [sys.executable, "-m", "nst_research.cli"]

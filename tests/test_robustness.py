@@ -14,8 +14,8 @@ import pytest
 import torch
 from PIL import Image
 
+from nst_research.engine.memory import check_fits, estimate_bytes, peak_mb, reset_peak
 from nst_research.errors import ConfigError, InputImageError
-from nst_research.memory import check_fits, estimate_bytes, peak_mb, reset_peak
 from nst_research.run import run
 from tests.conftest import REPO
 

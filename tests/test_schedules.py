@@ -13,10 +13,10 @@ import torch
 import yaml
 from PIL import Image
 
+from nst_research.backbones.preprocessing import PREPROCESSING
 from nst_research.errors import ConfigError, InputImageError
-from nst_research.features import PREPROCESSING
+from nst_research.optimisation.schedules import Pyramid, Single, Stage, stage_at, upsample
 from nst_research.run import run
-from nst_research.schedules import Pyramid, Single, Stage, stage_at, upsample
 
 NST = [sys.executable, "-m", "nst_research.cli"]
 TINY = ["trainer.progress_bar=false", "layers.style=[relu1_1,relu2_1]", "layers.content=[relu2_1]",
@@ -200,8 +200,8 @@ def test_controls_go_through_the_stages_and_resume(compose, tiny_images, tmp_pat
     """keep_luminance in a pyramid: the final image has the content's chroma (I and Q of YIQ)
     exactly, up to 8-bit rounding; an interrupted-and-resumed controlled run is the straight one
     to the pixel (its colour control and stage come back from the config and checkpoint)."""
-    from nst_research.colour import rgb_to_yiq
-    from nst_research.images import image_to_tensor, load_image
+    from nst_research.controls.colour import rgb_to_yiq
+    from nst_research.io.images import image_to_tensor, load_image
 
     content, style = tiny_images
     base = [f"content={content}", f"style={style}", *TINY, *TWO_STAGES, "colour=keep_luminance",

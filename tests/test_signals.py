@@ -11,7 +11,7 @@ import textwrap
 import pytest
 from PIL import Image
 
-from nst_research import edges
+from nst_research.engine import signals
 
 TINY = ["size=32", "trainer.progress_bar=false", "layers.style=[relu1_1,relu2_1]",
         "layers.content=[relu2_1]", "logger=none"]  # fmt: skip
@@ -21,8 +21,9 @@ TINY = ["size=32", "trainer.progress_bar=false", "layers.style=[relu1_1,relu2_1]
 SIGNAL_MID_SAVE = textwrap.dedent(
     """
     import os, signal, sys, time
-    from nst_research import callbacks, cli
+    from nst_research import cli
 
+    from nst_research.engine import callbacks
     sig = getattr(signal, sys.argv[1])
     real = callbacks.LossHistory.write_csv
 
@@ -67,12 +68,12 @@ def test_signals_deferred_holds_both_signals_then_stops():
     before = {s: signal.getsignal(s) for s in (signal.SIGINT, signal.SIGTERM)}
     done = []
     with pytest.raises(KeyboardInterrupt):
-        with edges.signals_deferred() as received:
+        with signals.signals_deferred() as received:
             signal.raise_signal(signal.SIGTERM)
             signal.raise_signal(signal.SIGINT)
             done.append("saved")  # reached: neither signal interrupted the block
     assert done == ["saved"] and received == [signal.SIGTERM, signal.SIGINT]
     assert {s: signal.getsignal(s) for s in before} == before
-    with edges.signals_deferred() as received:  # no signal: no stop
+    with signals.signals_deferred() as received:  # no signal: no stop
         pass
     assert received == []

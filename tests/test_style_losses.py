@@ -11,11 +11,11 @@ import torch
 from omegaconf import OmegaConf
 from torch.testing import assert_close
 
-from nst_research.build import check
+from nst_research.configs.names import LOSS_STYLE
+from nst_research.engine.build import check
 from nst_research.errors import ConfigError
-from nst_research.losses import gaussian_fit, mmd2_gaussian, points, quantiles
-from nst_research.names import LOSS_STYLE
-from nst_research.style_losses import (
+from nst_research.loss.functional import gaussian_fit, mmd2_gaussian, points, quantiles
+from nst_research.loss.style import (
     MeanStdLoss,
     MMDLoss,
     MRFLoss,
@@ -23,7 +23,7 @@ from nst_research.style_losses import (
     SlicedWassersteinLoss,
     WassersteinLoss,
 )
-from nst_research.terms import GramLoss
+from nst_research.loss.terms import GramLoss
 from tests.conftest import REPO
 
 OPTIONS = ["mean_std", "mmd", "wasserstein", "sliced_wasserstein", "mrf"]
@@ -211,7 +211,7 @@ def test_every_option_of_the_ablation_preset_builds_and_gets_the_seed(compose):
     compose(["+ablation=style_loss"])
     for option in OPTIONS:
         objective = check(compose([f"style_loss={option}", "seed=7"])).objective
-        assert type(objective.style).__module__ == "nst_research.style_losses"
+        assert type(objective.style).__module__ == "nst_research.loss.style"
         if option in SEEDED:
             assert isinstance(objective.style, SeededLoss) and objective.style.seed == 7
     with pytest.raises(ConfigError, match="unknown style_loss.kernel='cubic'"):
@@ -234,7 +234,7 @@ def test_texture_task_is_style_alone_from_noise(compose):
 def test_the_style_term_falls_on_real_weights(option, tmp_path, tiny_images, monkeypatch):
     """Each option with its YAML defaults, default weights and layers, at 64 px: loss/style falls
     to less than half in a few L-BFGS iterations. The random terms are told every iteration."""
-    from nst_research.compose import compose
+    from nst_research.configs.compose import compose
     from nst_research.run import run
 
     steps: list[int] = []
@@ -304,8 +304,8 @@ def test_memory_estimate_covers_what_each_option_keeps(name, shape):
 def test_mrf_memory_by_hand_and_the_check_refuses_what_only_gram_fits():
     """MRF on relu1_1 adds its patch bank (stride 2), the dense patches and a 2^24 chunk; at a
     memory limit where gram fits, mrf is refused with a size that then fits."""
+    from nst_research.engine.memory import check_fits, estimate_bytes, term_work
     from nst_research.errors import InputImageError
-    from nst_research.memory import check_fits, estimate_bytes, term_work
 
     d = 64 * 9  # relu1_1: 64 channels, 3x3 patches
     work = term_work(MRFLoss(), ["relu1_1"], "vgg19")

@@ -8,12 +8,12 @@ import sys
 import pytest
 import torch
 
-from nst_research.build import check
+from nst_research.controls.styles import StyleSet
+from nst_research.engine.build import check
 from nst_research.errors import ConfigError
-from nst_research.losses import gram_matrix
-from nst_research.style_losses import MeanStdLoss
-from nst_research.styles import StyleSet
-from nst_research.terms import GramLoss
+from nst_research.loss.functional import gram_matrix
+from nst_research.loss.style import MeanStdLoss
+from nst_research.loss.terms import GramLoss
 
 
 def _feats(seed: int, shape=(1, 4, 6, 8)) -> torch.Tensor:
@@ -94,7 +94,7 @@ def test_a_bad_blend_exits_2_on_the_command_line(tmp_path):
 def test_weights_one_and_zero_give_the_first_style_alone(tmp_path, tiny_images, monkeypatch):
     """32 px, 3 L-BFGS iterations on real weights: style=[a,b] style_blend=[1,0] writes the same
     pixels and losses as style=a; each style's targets are computed once per run."""
-    from nst_research.compose import compose
+    from nst_research.configs.compose import compose
     from nst_research.run import run
 
     content, style = tiny_images

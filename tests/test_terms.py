@@ -6,11 +6,17 @@ import pytest
 import torch
 from torch.testing import assert_close
 
-from nst_research.build import check
+from nst_research.configs.names import (
+    LOSS_CONTENT,
+    LOSS_STYLE,
+    LOSS_TOTAL,
+    LOSS_TV,
+    style_layer_key,
+)
+from nst_research.engine.build import check
 from nst_research.errors import ConfigError
-from nst_research.losses import content_loss, gram_matrix, style_loss, tv_loss
-from nst_research.names import LOSS_CONTENT, LOSS_STYLE, LOSS_TOTAL, LOSS_TV, style_layer_key
-from nst_research.terms import ContentLoss, FeatureLoss, GramLoss, Objective, TVLoss
+from nst_research.loss.functional import content_loss, gram_matrix, style_loss, tv_loss
+from nst_research.loss.terms import ContentLoss, FeatureLoss, GramLoss, Objective, TVLoss
 
 
 def features(seed: int, c: int = 4, hw: int = 5) -> torch.Tensor:
@@ -111,7 +117,7 @@ def test_a_new_style_loss_is_one_class_and_one_yaml(tmp_path, tiny_images, monke
     chosen with style_loss=<name>, runs on real weights and its term falls."""
     import csv
 
-    from nst_research.compose import compose
+    from nst_research.configs.compose import compose
     from nst_research.run import run
 
     user_conf = tmp_path / "user_conf" / "style_loss"

@@ -154,7 +154,7 @@ def test_nothing_in_the_environment_is_changed(tmp_path):
 def test_wandb_dir_is_not_silently_overridden(tmp_path, monkeypatch, capsys):
     import wandb
 
-    from nst_research.edges import WandbLog
+    from nst_research.tracking.loggers import WandbLog
 
     monkeypatch.setenv("WANDB_DIR", str(tmp_path / "elsewhere"))
     try:

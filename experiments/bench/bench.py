@@ -43,7 +43,7 @@ from typing import Any
 import torch
 from omegaconf import DictConfig
 
-from nst_research import memory
+from nst_research.engine import memory
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 import feedforward  # noqa: E402 - beside this file
@@ -51,10 +51,10 @@ import pyramid  # noqa: E402 - beside this file
 import quality  # noqa: E402 - beside this file
 import startup as startup_  # noqa: E402 - beside this file
 
-from nst_research.build import apply_fast_gpu, build_module, check, read_inputs
-from nst_research.compose import REPO, compose
-from nst_research.module import StyleTransfer
-from nst_research.names import LOSS_TOTAL
+from nst_research.configs.compose import REPO, compose
+from nst_research.configs.names import LOSS_TOTAL
+from nst_research.engine.build import apply_fast_gpu, build_module, check, read_inputs
+from nst_research.engine.module import StyleTransfer
 
 VENV_BIN = Path(sys.executable).parent  # not resolved: the venv's bin, where `nst` lives
 
@@ -182,7 +182,7 @@ class PlainSetup:
 
     def __init__(self, cfg: DictConfig, device: str) -> None:
         self.cfg, self.device = cfg, device
-        if cfg.init._target_ != "nst_research.inits.from_content":
+        if cfg.init._target_ != "nst_research.optimisation.inits.from_content":
             raise SystemExit("bench.py compares the default content init only")
         parts = check(cfg)
         self.content_layers, self.style_layers = parts.content_layers, parts.style_layers
@@ -404,7 +404,7 @@ def time_startup(tmp: Path, repeats: int) -> dict[str, Any]:
 
 def time_whole_process(tmp: Path, size: int, iters: int, repeats: int) -> dict[str, Any]:
     """``nst`` against ``plain_script.py``, whole process (``startup.py``), on the default images."""
-    from nst_research.images import resolve_image
+    from nst_research.io.images import resolve_image
 
     env = dict(os.environ)
     env.pop("WANDB_MODE", None)
@@ -592,7 +592,7 @@ def largest_markdown(largest: dict[str, Any], device: str) -> list[str]:
     lines = ["", "## Largest size that fits", ""]
     if largest.get("estimate_px") is not None:
         lines.append(
-            f"- estimate (`nst_research.memory`, what `nst` accepts): long side "
+            f"- estimate (`nst_research.engine.memory`, what `nst` accepts): long side "
             f"{largest['estimate_px']} px with {largest['free_mb'] / 1024:.1f} GiB free on {device}"
         )
     if largest.get("measured_px") is not None:
@@ -711,7 +711,7 @@ def style_losses_markdown(result: dict[str, Any]) -> list[str]:
         f"- each option at its YAML's defaults on the gatys2016 layers (relu1_1..relu5_1), "
         f"{result['iterations']} iterations after a 2-iteration warm-up, median s/it (first "
         "dropped); x gram = the ratio to the first row of the same run.",
-        "- estimate: term MiB = what `nst_research.memory` adds for the style term (stored "
+        "- estimate: term MiB = what `nst_research.engine.memory` adds for the style term (stored "
         "targets, tensors kept for the backward, MRF's similarity chunk) on top of the network; "
         "peak MiB = the process's resident high-water mark during the measurement.",
     ]

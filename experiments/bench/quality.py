@@ -15,7 +15,7 @@ import re
 from pathlib import Path
 from typing import Any
 
-from nst_research.names import TIME_S
+from nst_research.configs.names import TIME_S
 
 OPS = {"<=": operator.le, ">=": operator.ge, "<": operator.lt, ">": operator.gt}
 DEFAULT_TARGET = "eval/style_ratio<=0.2 and eval/content_ratio<=0.5"

@@ -73,7 +73,7 @@ def _weight_files(tmp: Path) -> None:
 
 
 def measure(out: Path) -> dict[str, dict]:
-    from nst_research.compose import compose
+    from nst_research.configs.compose import compose
     from nst_research.run import run
 
     tmp = Path(tempfile.mkdtemp(prefix="nst-pixels-"))

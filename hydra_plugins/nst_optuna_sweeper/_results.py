@@ -10,7 +10,7 @@ import optuna
 import yaml
 from optuna.trial import FrozenTrial, TrialState
 
-from nst_research.files import write_text
+from nst_research.io.files import write_text
 
 from ._space import format_value
 

@@ -1,7 +1,7 @@
 """What a backbone declares about its layers, torch-free: names, channels, strides, weights.
 
 A backbone's layer table is a tuple of :class:`Layer` in forward order. The memory estimate
-(:mod:`nst_research.memory`) and the minimum image size (:func:`min_size`) read it, so neither
+(:mod:`nst_research.engine.memory`) and the minimum image size (:func:`min_size`) read it, so neither
 parses layer names. The VGG tables (Simonyan & Zisserman 2014) are here too, so that names can
 be checked without importing torch.
 """

@@ -22,7 +22,7 @@ from nst_research.benchmark.plan import (
     method_overrides,
     save_plan,
 )
-from nst_research.compose import CONF_DIR
+from nst_research.configs.compose import CONF_DIR
 from nst_research.errors import ConfigError, NSTError
 
 

@@ -4,7 +4,7 @@ The plane puts each method at its mean style metric (x) and content metric (y) o
 their 95% t intervals as error bars, and a few of its outputs beside the point; lower is better
 on both axes by default (the bottom-left corner). The contact sheet has a row per pair: content,
 style, then each method's output. Both are drawn on the Agg canvas without metadata
-(:mod:`nst_research.grid`).
+(:mod:`nst_research.io.grid`).
 """
 
 from __future__ import annotations
@@ -17,7 +17,7 @@ import numpy as np
 from nst_research.benchmark.plan import pair_name
 from nst_research.benchmark.stats import HIGHER_IS_BETTER
 from nst_research.benchmark.table import Results, method_rows
-from nst_research.grid import agg_figure, draw_grid, save_figure
+from nst_research.io.grid import agg_figure, draw_grid, save_figure
 
 STYLE_AXES = ("eval/random_style_ratio", "eval/style_ratio")
 CONTENT_AXES = ("eval/cfsd", "eval/random_content_ratio", "eval/content_ratio")

@@ -15,7 +15,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 from nst_research.errors import ConfigError
-from nst_research.files import write_text
+from nst_research.io.files import write_text
 
 PLAN_FILE = "benchmark.json"
 IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png", ".webp", ".bmp", ".tif", ".tiff")

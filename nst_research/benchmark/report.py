@@ -24,7 +24,7 @@ from nst_research.benchmark.table import (
     per_style,
 )
 from nst_research.errors import ConfigError
-from nst_research.files import write_text
+from nst_research.io.files import write_text
 
 # The metrics of the per-style breakdown (those present).
 BREAKDOWN = ["eval/random_style_ratio", "eval/style_ratio", "eval/hist_rgbuv", "eval/cfsd"]

@@ -1,6 +1,6 @@
-"""Evaluation metrics beyond :mod:`nst_research.metrics`, chosen so that no method is flattered.
+"""Evaluation metrics beyond :mod:`nst_research.evaluation.metrics`, chosen so that no method is flattered.
 
-The metrics of :mod:`nst_research.metrics` use Gram statistics of the Caffe VGG19, the network and
+The metrics of :mod:`nst_research.evaluation.metrics` use Gram statistics of the Caffe VGG19, the network and
 statistic the default method optimises. These add measures of another kind or on another network:
 
 - :mod:`~nst_research.evaluation.cfsd`: CFSD (StyleID, Chung et al. CVPR 2024), patch-similarity
@@ -12,5 +12,5 @@ statistic the default method optimises. These add measures of another kind or on
 - :mod:`~nst_research.evaluation.learned`: LPIPS when its weight files are present (else skipped).
 
 Each is one class with a ``conf/eval/<name>.yaml``, called like the metrics of
-:mod:`nst_research.metrics` with ``(output, scorer)``.
+:mod:`nst_research.evaluation.metrics` with ``(output, scorer)``.
 """

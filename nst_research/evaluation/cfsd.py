@@ -22,7 +22,8 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor
 
-from nst_research.features import PREPROCESSING, VGGFeatures, build_extractor
+from nst_research.backbones.preprocessing import PREPROCESSING
+from nst_research.backbones.vgg import VGGFeatures, build_extractor
 
 EVAL_CFSD = "eval/cfsd"
 LAYER = "relu3_1"

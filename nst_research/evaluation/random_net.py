@@ -8,8 +8,8 @@ features whose Gram statistics describe texture (He, Wang & Hopcroft 2016; Ustyu
 16 layers (PyTorch's default init shrinks them about 6x in energy per layer, leaving the deep
 layers to the biases).
 
-The distances are those of :class:`nst_research.metrics.StyleDistance` and
-:class:`~nst_research.metrics.ContentDistance` (mean relative Gram error on relu1_1..relu5_1, and
+The distances are those of :class:`nst_research.evaluation.metrics.StyleDistance` and
+:class:`~nst_research.evaluation.metrics.ContentDistance` (mean relative Gram error on relu1_1..relu5_1, and
 relative relu4_2 error), with the same ratios: style 1 for the unstylised content, content about 1
 for an image as far from the content as the style.
 """
@@ -21,8 +21,9 @@ import functools
 import torch
 from torch import Tensor, nn
 
-from nst_research.features import PREPROCESSING, VGGFeatures
-from nst_research.metrics import CONTENT_LAYER, STYLE_LAYERS, gram, relative_sq_error
+from nst_research.backbones.preprocessing import PREPROCESSING
+from nst_research.backbones.vgg import VGGFeatures
+from nst_research.evaluation.metrics import CONTENT_LAYER, STYLE_LAYERS, gram, relative_sq_error
 
 EVAL_RANDOM_STYLE = "eval/random_style_ratio"
 EVAL_RANDOM_CONTENT = "eval/random_content_ratio"

@@ -1,6 +1,6 @@
 """``init=feedforward`` (and ``method=ghiasi2017``): the arbitrary-style network's output.
 
-A callable like the other inits (:mod:`nst_research.inits`), which also takes every style image
+A callable like the other inits (:mod:`nst_research.optimisation.inits`), which also takes every style image
 and its blend weight (``blends = True``): the run passes them. It keeps what it did in
 ``record`` (backend, seconds, tiles), which the run writes into ``metrics.json``.
 """

@@ -55,7 +55,7 @@ def model_file(name: str) -> Path:
 @functools.cache
 def model_hashes() -> dict[str, str]:
     """sha256 of the two model files (the run's provenance)."""
-    from nst_research.images import file_sha256
+    from nst_research.io.images import file_sha256
 
     return {name: file_sha256(model_file(name)) for name in (PREDICT, TRANSFORM)}
 

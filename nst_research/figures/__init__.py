@@ -12,7 +12,7 @@ command line (``python -m nst_research.figures``).
 
 from __future__ import annotations
 
-from nst_research.compose import compose_many as compose_configs
+from nst_research.configs.compose import compose_many as compose_configs
 from nst_research.figures.cli import QUICK_ITERATIONS, QUICK_SIZE, main
 from nst_research.figures.drawing import MIN_TILE_IN, Grid, assemble
 from nst_research.figures.recipes import FIGURES, TITLES, get_figure

@@ -25,11 +25,11 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
+from nst_research.engine.status import RunStatus
 from nst_research.errors import NSTError
 from nst_research.figures.cli import QUICK_ITERATIONS, QUICK_SIZE
 from nst_research.figures.recipes import FIGURES, get_figure
 from nst_research.figures.running import Options, make_figure
-from nst_research.status import RunStatus
 
 HASHES = Path(__file__).with_name("hashes.json")
 ABOUT = (

@@ -16,6 +16,7 @@ from collections import Counter
 from collections.abc import Sequence
 from pathlib import Path
 
+from nst_research.engine.status import RunStatus
 from nst_research.errors import ConfigError, NSTError
 from nst_research.figures.recipes import FIGURES, get_figure
 from nst_research.figures.running import (
@@ -27,7 +28,6 @@ from nst_research.figures.running import (
     tile_overrides,
 )
 from nst_research.figures.settings import SETTINGS
-from nst_research.status import RunStatus
 
 QUICK_SIZE = 48  # --quick: a few iterations on small images, to check the whole pipeline
 QUICK_ITERATIONS = 5

@@ -1,4 +1,4 @@
-"""A figure's grid: its tiles' images, labels and run statuses, drawn by :mod:`nst_research.grid`."""
+"""A figure's grid: its tiles' images, labels and run statuses, drawn by :mod:`nst_research.io.grid`."""
 
 from __future__ import annotations
 
@@ -6,10 +6,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from nst_research.engine.status import RunStatus
 from nst_research.figures.settings import SETTINGS, relabel
 from nst_research.figures.specs import FigureSpec
-from nst_research.grid import DPI, draw_grid
-from nst_research.status import RunStatus
+from nst_research.io.grid import DPI, draw_grid
 
 if TYPE_CHECKING:
     import numpy as np
@@ -33,7 +33,7 @@ def input_tile(path: Path, size: int) -> np.ndarray:
     """An input image as the runs see it: long side ``size`` px, (H, W, 3) uint8."""
     import numpy as np
 
-    from nst_research.images import load_image, long_side_size, resize_to
+    from nst_research.io.images import load_image, long_side_size, resize_to
 
     img = load_image(path, role="figure input")
     return np.asarray(resize_to(img, long_side_size(img.height, img.width, size)))

@@ -14,7 +14,7 @@ from nst_research.errors import ConfigError
 from nst_research.figures.recipes_2017 import colour_figure, space_figure
 from nst_research.figures.specs import FigureSpec, Tile, fmt_ratio, layer_key, layer_range
 
-# The paper's CVPR 2016 names of the classic images (see nst_research/data.py).
+# The paper's CVPR 2016 names of the classic images (see nst_research/io/data.py).
 TITLES = {
     "tubingen.jpg": "Neckarfront",
     "starry_night.jpg": "The Starry Night",

@@ -1,7 +1,7 @@
 """From figure tiles to runs: Hydra overrides, composed configs, in-process runs, the figure.
 
 A tile becomes the overrides ``nst`` would take on its command line (:func:`tile_overrides`); the
-configs are composed with :func:`nst_research.compose.compose_many` (``conf/``, experiments/ on the
+configs are composed with :func:`nst_research.configs.compose.compose_many` (``conf/``, experiments/ on the
 searchpath) and run in-process by :func:`nst_research.run.run`, the same harness as ``nst``. All
 runs of one figure share one W&B group, the figure's name, and go to
 ``<out>/runs/<name>/<stamp>/<tile>/``.
@@ -18,16 +18,16 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from nst_research.compose import compose_many
+from nst_research.configs.compose import compose_many
+from nst_research.configs.names import EVAL_CONTENT_RATIO, EVAL_STYLE_RATIO
+from nst_research.engine.status import RunStatus
 from nst_research.errors import NSTError
 from nst_research.figures.drawing import Grid, assemble, input_tile
 from nst_research.figures.recipes import get_figure
 from nst_research.figures.settings import SETTINGS, relabel
 from nst_research.figures.specs import FigureSpec, Tile
-from nst_research.files import write_json, write_text
-from nst_research.grid import load_rgb
-from nst_research.names import EVAL_CONTENT_RATIO, EVAL_STYLE_RATIO
-from nst_research.status import RunStatus
+from nst_research.io.files import write_json, write_text
+from nst_research.io.grid import load_rgb
 
 FULL_SIZE = 256  # px, long side (the paper's figures used about 512)
 FULL_ITERATIONS = 300  # L-BFGS iterations
@@ -67,9 +67,9 @@ def settings_name(fig: FigureSpec, opts: Options) -> str:
 def tile_overrides(fig: FigureSpec, tile: Tile, opts: Options) -> list[str]:
     """The Hydra overrides of one run tile (the same as ``nst`` takes on its command line).
 
-    Images are found with :func:`nst_research.data.find_image` (``data/`` or ``$NST_DATA_DIR``).
+    Images are found with :func:`nst_research.io.data.find_image` (``data/`` or ``$NST_DATA_DIR``).
     """
-    from nst_research.data import find_image
+    from nst_research.io.data import find_image
 
     s = SETTINGS[settings_name(fig, opts)]
     content = find_image(tile.content or fig.content).resolve()
@@ -168,7 +168,7 @@ def run_figure(
     override fails at once. A run that raises is recorded as ``failed`` and the others go on;
     Ctrl-C ends the current run as ``interrupted`` and leaves the rest ``not run``.
     """
-    from nst_research.config import validate
+    from nst_research.configs.schema import validate
 
     runs = fig.runs
     override_lists = [tile_overrides(fig, t, opts) for t in runs]
@@ -254,8 +254,8 @@ def make_figure(
     name: str, opts: Options, out: Path, log: Callable[[str], object] = print
 ) -> tuple[Grid, list[TileResult]]:
     """Run one figure's tiles and assemble ``<out>/<name>.png`` and ``.pdf``."""
-    from nst_research.data import find_image
-    from nst_research.images import resolve_image
+    from nst_research.io.data import find_image
+    from nst_research.io.images import resolve_image
 
     fig = get_figure(name)
     opts = replace(opts, settings=settings_name(fig, opts))

@@ -17,7 +17,7 @@ import hydra.core.utils as hydra_utils
 from omegaconf import DictConfig, ListConfig, OmegaConf
 
 from nst_research.errors import NSTError
-from nst_research.files import write_text
+from nst_research.io.files import write_text
 
 _ORIGINAL = hydra_utils._save_config
 _WRITTEN: list[Path] = []  # this job's .hydra files so far (config, hydra, overrides)

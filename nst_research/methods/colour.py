@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from torch import Tensor
 
-from nst_research.colour import KeepColour
+from nst_research.controls.colour import KeepColour
 from nst_research.methods.oklab import match_colours_oklab
 
 

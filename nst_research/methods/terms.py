@@ -15,11 +15,11 @@ import torch
 from torch import Tensor
 
 from nst_research.errors import ConfigError
-from nst_research.losses import points, subsample
+from nst_research.loss.functional import points, subsample
+from nst_research.loss.style import SeededLoss, _optional_integer, _positive
+from nst_research.loss.terms import FeatureLoss
 from nst_research.methods.addons import histogram_loss
 from nst_research.methods.remd import cosine_cost, moment_loss, relaxed_emd
-from nst_research.style_losses import SeededLoss, _optional_integer, _positive
-from nst_research.terms import FeatureLoss
 
 
 class RelaxedEMDLoss(SeededLoss):

@@ -1,6 +1,6 @@
 """The interface of an image parametrisation (``param=<name>``, ``conf/param/<name>.yaml``).
 
-The module (:class:`nst_research.module.StyleTransfer`) holds exactly one ``nn.Parameter``,
+The module (:class:`nst_research.engine.module.StyleTransfer`) holds exactly one ``nn.Parameter``,
 ``encode(image)``; every loss, snapshot, metric and checkpoint sees ``decode(param, shape)``.
 
 Both ends are in the extractor's **input space** (for Caffe weights: BGR, 0..255, minus the

@@ -12,7 +12,7 @@ as what the upsampled coarser image misses), and :func:`pack` / :func:`unpack` (
 one flat vector: the module holds one parameter).
 
 Departure from STROTSS: bilinear resampling with ``align_corners=False`` (torch's default and
-:func:`nst_research.schedules.upsample`'s), where STROTSS's ``upsample_bilinear`` aligns corners;
+:func:`nst_research.optimisation.schedules.upsample`'s), where STROTSS's ``upsample_bilinear`` aligns corners;
 the round trip is exact either way.
 """
 

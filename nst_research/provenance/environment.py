@@ -26,7 +26,7 @@ from importlib import metadata
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from nst_research.files import write_text
+from nst_research.io.files import write_text
 
 if TYPE_CHECKING:  # torch is imported where it is used: nst-report reads records without it
     import torch

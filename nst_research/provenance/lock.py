@@ -18,7 +18,7 @@ import sys
 from collections.abc import Iterable, Sequence
 from pathlib import Path
 
-from nst_research.files import write_text
+from nst_research.io.files import write_text
 
 PROJECT = "nst-research"
 SKIP = {"pip", PROJECT}  # pip: `make install` upgrades it first; the project: installed -e

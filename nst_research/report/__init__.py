@@ -24,7 +24,7 @@ configurations), :mod:`.table` (rows and stats, ``report.csv``), :mod:`.markdown
 
 from __future__ import annotations
 
-from nst_research.names import LOSS_KEYS
+from nst_research.configs.names import LOSS_KEYS
 from nst_research.report.cli import main, write_report
 from nst_research.report.compare import write_compare
 from nst_research.report.configs import (

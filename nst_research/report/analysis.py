@@ -11,7 +11,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from nst_research.names import EVAL_CONTENT_RATIO, EVAL_KEYS, EVAL_STYLE_RATIO, OBJECTIVE
+from nst_research.configs.names import EVAL_CONTENT_RATIO, EVAL_KEYS, EVAL_STYLE_RATIO, OBJECTIVE
 from nst_research.report.analysis_plots import draw_importance, draw_parallel
 from nst_research.report.best import best_job, rerun_command, results, write_results
 from nst_research.report.importance import EXACT, Importance, importance

@@ -1,6 +1,6 @@
 """The pictures of a sweep's analysis: ``importance.png`` (variance shares per swept key, one
 panel per metric) and ``parallel.png`` (parallel coordinates of the swept keys and the objective,
-one line per job). Agg canvas, no time or version metadata (:mod:`nst_research.grid`)."""
+one line per job). Agg canvas, no time or version metadata (:mod:`nst_research.io.grid`)."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ import math
 from collections.abc import Sequence
 from pathlib import Path
 
-from nst_research.grid import agg_figure, save_figure
+from nst_research.io.grid import agg_figure, save_figure
 from nst_research.report.importance import SEED_PART, Importance
 from nst_research.report.plane import file_name
 from nst_research.report.ranking import metric_value

@@ -23,7 +23,7 @@ from typing import Any
 
 import yaml
 
-from nst_research.names import EVAL_CONTENT_RATIO, EVAL_STYLE_RATIO
+from nst_research.configs.names import EVAL_CONTENT_RATIO, EVAL_STYLE_RATIO
 from nst_research.report.ranking import higher_is_better, metric_value
 from nst_research.report.records import SEED_KEY, RunRecord, read_config
 

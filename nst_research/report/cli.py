@@ -9,7 +9,7 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
-from nst_research.names import OBJECTIVE
+from nst_research.configs.names import OBJECTIVE
 from nst_research.report.analysis import analyse
 from nst_research.report.compare import write_compare
 from nst_research.report.configs import config_keys, config_label

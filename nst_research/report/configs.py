@@ -10,8 +10,8 @@ from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
+from nst_research.engine.status import RunStatus
 from nst_research.report.records import SEED_KEY, RunRecord, natural_key
-from nst_research.status import RunStatus
 
 UNSET = "(unset)"  # a swept key a job did not set
 

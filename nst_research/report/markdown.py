@@ -12,7 +12,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from nst_research.names import EVAL_CONTENT_RATIO, EVAL_STYLE_RATIO
+from nst_research.configs.names import EVAL_CONTENT_RATIO, EVAL_STYLE_RATIO
 from nst_research.report.configs import UNSET, config_of, swept_keys
 from nst_research.report.environments import environment_line
 from nst_research.report.ranking import direction, metric_columns
@@ -22,7 +22,7 @@ from nst_research.report.table import NUMERIC_KEYS, ReportRow, has_replicates
 
 if TYPE_CHECKING:
     from nst_research.report.plane import PlanePoint
-from nst_research.status import RunStatus
+from nst_research.engine.status import RunStatus
 
 
 def fmt_number(value: float | None) -> str:

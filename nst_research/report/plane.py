@@ -15,8 +15,8 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from nst_research.grid import agg_figure, save_figure
-from nst_research.names import EVAL_CONTENT_RATIO, EVAL_STYLE_RATIO
+from nst_research.configs.names import EVAL_CONTENT_RATIO, EVAL_STYLE_RATIO
+from nst_research.io.grid import agg_figure, save_figure
 from nst_research.report.configs import UNSET, Config
 from nst_research.report.table import ReportRow
 
@@ -174,7 +174,7 @@ def _thumbnails(ax, points: Sequence[PlanePoint], images: Mapping[str, Path]) ->
     """Each point's image, small, offset alternately above and below it (front points only)."""
     from matplotlib.offsetbox import AnnotationBbox, OffsetImage
 
-    from nst_research.grid import load_rgb
+    from nst_research.io.grid import load_rgb
 
     for n, p in enumerate(points):
         rgb = load_rgb(images.get(p.name))

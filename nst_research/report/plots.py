@@ -1,6 +1,6 @@
 """The report's figures: the final images as a contact sheet, the loss and evaluation curves.
 
-The contact sheet is drawn by :func:`nst_research.grid.draw_grid`, the same drawer as the paper
+The contact sheet is drawn by :func:`nst_research.io.grid.draw_grid`, the same drawer as the paper
 figures. Both figures are drawn with matplotlib on the Agg canvas (no pyplot).
 """
 
@@ -15,8 +15,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from nst_research.grid import DPI, agg_figure, aspect, draw_grid, load_rgb
-from nst_research.names import EVAL_CONTENT_RATIO, EVAL_STYLE_RATIO, LOSS_STYLE, LOSS_TOTAL
+from nst_research.configs.names import EVAL_CONTENT_RATIO, EVAL_STYLE_RATIO, LOSS_STYLE, LOSS_TOTAL
+from nst_research.engine.status import RunStatus
+from nst_research.io.grid import DPI, agg_figure, aspect, draw_grid, load_rgb
 from nst_research.report.configs import (
     UNSET,
     config_keys,
@@ -26,7 +27,6 @@ from nst_research.report.configs import (
     swept_keys,
 )
 from nst_research.report.records import FAILED, SEED_KEY, RunRecord, natural_key
-from nst_research.status import RunStatus
 
 if TYPE_CHECKING:
     from matplotlib.axes import Axes

@@ -6,7 +6,7 @@ Hydra task returned. A sweep whose runs recorded none of them (older sweeps) is 
 
 The default ranking metric is ``objective`` when every completed run has it, else the sum of the
 style and content ratios (:data:`RATIO_SUM`, both 0 at their ideal). Lower is better for all but
-the metrics in :data:`nst_research.names.HIGHER_IS_BETTER`.
+the metrics in :data:`nst_research.configs.names.HIGHER_IS_BETTER`.
 """
 
 from __future__ import annotations
@@ -15,7 +15,7 @@ import math
 from collections.abc import Sequence
 from dataclasses import replace
 
-from nst_research.names import (
+from nst_research.configs.names import (
     EVAL_CONTENT_RATIO,
     EVAL_KEYS,
     EVAL_STYLE_RATIO,

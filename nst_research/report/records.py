@@ -17,7 +17,7 @@ from typing import Any
 
 import yaml
 
-from nst_research.status import RunStatus
+from nst_research.engine.status import RunStatus
 
 SEED_KEY = "seed"
 FAILED = RunStatus.FAILED.value  # the status of a job that left no metrics
@@ -62,7 +62,7 @@ class RunRecord:
 
     def value(self, key: str) -> float | None:
         """A numeric result: a final loss (a key of ``final_losses``), an evaluation metric (a key
-        of ``eval``), both named as in :mod:`nst_research.names`, or a top-level metric
+        of ``eval``), both named as in :mod:`nst_research.configs.names`, or a top-level metric
         (``iterations``, ``objective``, ...); None if absent or null."""
         if self.metrics is None:
             return None

@@ -14,7 +14,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from nst_research.names import LOSS_KEYS
+from nst_research.configs.names import LOSS_KEYS
 from nst_research.report.configs import (  # ReportRow: also importable from here, as before
     ReportRow,
     config_keys,

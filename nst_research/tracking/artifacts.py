@@ -21,7 +21,7 @@ def use_inputs(logger, paths: Mapping[str, str], hashes: Mapping[str, str]) -> l
         return []
     import wandb
 
-    from nst_research.edges import warn
+    from nst_research.errors import warn
 
     used, offline = [], {}
     run = logger.experiment

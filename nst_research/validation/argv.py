@@ -11,9 +11,9 @@ from pathlib import Path
 
 from omegaconf import DictConfig, OmegaConf
 
-from nst_research.compose import CONF_DIR as _CONF_DIR
-from nst_research.compose import user_config_dirs
-from nst_research.config import GROUPS, LIST_GROUPS, NSTSchema
+from nst_research.configs.compose import CONF_DIR as _CONF_DIR
+from nst_research.configs.compose import user_config_dirs
+from nst_research.configs.schema import GROUPS, LIST_GROUPS, NSTSchema
 from nst_research.validation.overrides import did_you_mean
 
 CONF_DIR = str(_CONF_DIR)
@@ -154,9 +154,9 @@ def check_run_dir(argv: list[str]) -> str | None:
     """One line when the run cannot go where it is told, refused before Hydra writes ``.hydra/``:
     ``hydra.run.dir=`` names a finished run, a file, or an unwritable place (read-only, no
     permission); the sweep dir likewise (its job dirs are numbered by the sweeper). Also a
-    ``resume=`` command that cannot run (:func:`nst_research.resume.check_args`)."""
-    from nst_research.files import unwritable
-    from nst_research.resume import check_args
+    ``resume=`` command that cannot run (:func:`nst_research.engine.resume.check_args`)."""
+    from nst_research.engine.resume import check_args
+    from nst_research.io.files import unwritable
 
     multirun = any(a in ("-m", "--multirun") or a == "hydra.mode=MULTIRUN" for a in argv)
     key = "hydra.sweep.dir" if multirun else "hydra.run.dir"

@@ -29,7 +29,7 @@ _CACHE: dict[tuple, Any] = {}
 def _files_signature() -> tuple:
     import os
 
-    from nst_research.compose import CONF_DIR, EXPERIMENTS_DIR, user_config_dirs
+    from nst_research.configs.compose import CONF_DIR, EXPERIMENTS_DIR, user_config_dirs
 
     out: list = [os.environ.get("NST_CONFIG_DIR"), os.environ.get("NST_PRESETS")]
     for d in {*user_config_dirs(), CONF_DIR, EXPERIMENTS_DIR}:
@@ -96,8 +96,8 @@ def composer() -> Iterator[Composer]:
     from hydra import initialize_config_dir, initialize_config_module
     from hydra.core.global_hydra import GlobalHydra
 
-    from nst_research.compose import CHECKOUT, CONF_DIR, set_search_path
-    from nst_research.config import register
+    from nst_research.configs.compose import CHECKOUT, CONF_DIR, set_search_path
+    from nst_research.configs.schema import register
 
     set_search_path()
     register()

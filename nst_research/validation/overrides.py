@@ -107,7 +107,7 @@ def preset_options(dirs: Sequence[Path]) -> dict[str, list[str]]:
 def check_presets(parsed: list, dirs: Sequence[Path], conf_keys: Sequence[str]) -> None:
     """``+name=value`` without a dot: ``name`` must be a config group (a preset such as
     ``+ablation=pooling``) or a new top-level key close to no existing one."""
-    from nst_research.config import GROUPS
+    from nst_research.configs.schema import GROUPS
 
     groups = preset_options(dirs)
     skip = {*GROUPS, "hydra"}  # chosen with group=option, not added with +

@@ -48,7 +48,7 @@ def check_command(argv: Sequence[str]) -> str | None:
 
 
 def _check_jobs(argv: list[str]) -> str | None:
-    from nst_research.compose import CONF_DIR, EXPERIMENTS_DIR, user_config_dirs
+    from nst_research.configs.compose import CONF_DIR, EXPERIMENTS_DIR, user_config_dirs
 
     overrides, multirun, other_primary = split_argv(argv)
     dirs = user_config_dirs(argv)
@@ -87,7 +87,7 @@ def _check_jobs(argv: list[str]) -> str | None:
 def check_job(cfg: DictConfig) -> None:
     """Everything a run checks before it trains, without training or writing: the values and
     options (``build.check``), the environment, the weights file, the images and their sizes."""
-    from nst_research.build import check, read_inputs
+    from nst_research.engine.build import check, read_inputs
     from nst_research.validation.environment import check_environment
     from nst_research.validation.files import check_weights_file
 

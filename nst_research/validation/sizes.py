@@ -6,8 +6,8 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
+from nst_research.engine.memory import layer_grids
 from nst_research.errors import InputImageError
-from nst_research.memory import layer_grids
 
 
 def check_positions(
