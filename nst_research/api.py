@@ -190,8 +190,9 @@ def _run(
 ) -> dict[str, Any]:
     """``run()`` with the caller's RNG states kept and ``callback`` attached to the trainer."""
     from nst_research.engine import process
-    from nst_research.engine.build import build, check
+    from nst_research.engine.build import build
     from nst_research.engine.callbacks import StepHook
+    from nst_research.engine.parts import check
     from nst_research.run import fit
 
     parts = check(config)  # every value checked before run_settings applies any

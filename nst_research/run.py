@@ -16,9 +16,10 @@ from omegaconf import DictConfig
 
 from nst_research.configs.names import IMAGE_FINAL, OBJECTIVE
 from nst_research.engine import process, signals
-from nst_research.engine.build import Run, build, check
+from nst_research.engine.build import Run, build
 from nst_research.engine.callbacks import log_image
 from nst_research.engine.memory import peak_mb, reset_peak
+from nst_research.engine.parts import check
 from nst_research.engine.status import RunStatus
 from nst_research.errors import NSTError, warn
 from nst_research.evaluation.metrics import objective_value

@@ -68,7 +68,7 @@ def test_unknown_layers_name_the_valid_ones(make, bad):
 
 
 def test_a_run_with_layers_the_backbone_lacks_is_one_line(compose):
-    from nst_research.engine.build import check
+    from nst_research.engine.parts import check
 
     with pytest.raises(ConfigError, match="unknown layer name.*relu4_2.*for random_resnet50.*"
                        "layers=resnet"):  # fmt: skip
@@ -86,7 +86,7 @@ def test_a_run_with_layers_the_backbone_lacks_is_one_line(compose):
     ],
 )
 def test_backbone_keys_are_checked_in_one_line(compose, overrides, match):
-    from nst_research.engine.build import check
+    from nst_research.engine.parts import check
 
     with pytest.raises(ConfigError, match=match) as e:
         check(compose(overrides))
@@ -232,7 +232,8 @@ class Strided(Backbone):
 
 
 def test_min_size_and_memory_estimate_read_declared_strides(compose, tiny_images):
-    from nst_research.engine.build import check, read_inputs
+    from nst_research.engine.build import read_inputs
+    from nst_research.engine.parts import check
 
     assert min_size(["x"], Strided(4).table) == 4 and min_size(["relu1_1"], vgg_table()) == 1
     # a stride-4 first layer keeps 1/16 of the activations of a stride-1 one

@@ -23,7 +23,7 @@ from nst_research.controls.colour import (
     rgb_to_yiq,
     yiq_to_rgb,
 )
-from nst_research.engine.build import check
+from nst_research.engine.parts import check
 from nst_research.errors import ConfigError
 
 

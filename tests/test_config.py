@@ -7,9 +7,9 @@ import torch
 from hydra.errors import ConfigCompositionException
 from omegaconf.errors import ValidationError
 
+from nst_research.configs.checks import layer_weights, validate
 from nst_research.configs.schema import GROUPS as CONFIG_GROUPS
-from nst_research.configs.schema import layer_weights, validate
-from nst_research.engine.build import check
+from nst_research.engine.parts import check
 from nst_research.errors import ConfigError
 from tests.conftest import CONF_DIR
 

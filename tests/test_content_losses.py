@@ -13,7 +13,7 @@ from omegaconf import OmegaConf
 from PIL import Image
 from torch.testing import assert_close
 
-from nst_research.engine.build import check
+from nst_research.engine.parts import check
 from nst_research.engine.resume import resume_config
 from nst_research.errors import ConfigError
 from nst_research.loss.content import (

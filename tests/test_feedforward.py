@@ -123,7 +123,7 @@ def test_missing_model_files_is_one_line_naming_the_package(monkeypatch, tmp_pat
 
 
 def test_ghiasi_refuses_a_schedule(compose):
-    from nst_research.engine.build import check
+    from nst_research.engine.parts import check
     from nst_research.errors import ConfigError
 
     with pytest.raises(ConfigError, match="method=ghiasi2017 does not optimise"):

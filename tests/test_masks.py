@@ -17,7 +17,7 @@ from nst_research.configs.names import LOSS_STYLE
 from nst_research.controls.mask_files import load_masks
 from nst_research.controls.masks import guided_gram, label_regions, layer_mask, parse_colour
 from nst_research.controls.styles import StyleSet
-from nst_research.engine.build import check
+from nst_research.engine.parts import check
 from nst_research.errors import ConfigError, InputImageError
 from nst_research.loss.functional import GRAM_NORMS, gram_matrix
 from nst_research.loss.terms import GramLoss

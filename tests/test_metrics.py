@@ -143,7 +143,7 @@ def test_a_more_stylised_run_scores_lower(compose, tiny_images, tmp_path):
 
 
 def test_eval_off_falls_back_to_the_loss_objective(compose):
-    from nst_research.engine.build import check
+    from nst_research.engine.parts import check
 
     assert check(compose(["eval=[]"])).objective_weights == {LOSS_TOTAL: 1.0}
     assert check(compose([])).objective_weights == {EVAL_STYLE_RATIO: 1.0, EVAL_CONTENT_RATIO: 1.0}

@@ -890,3 +890,24 @@ def test_wandb_runs_table_has_a_column_per_swept_key(eval_sweep: Path) -> None:
     )
     assert first[EVAL_STYLE_RATIO] == records[0].metrics["eval"][EVAL_STYLE_RATIO]
     assert first["final"] == records[0].final_image
+
+
+def test_a_metric_beyond_the_built_in_ones_is_discovered_shown_and_rankable(
+    eval_sweep: Path,
+) -> None:
+    """``eval=[...,cfsd]``: no list names ``eval/cfsd``; the report finds it in the records."""
+    for job in sorted(eval_sweep.iterdir()):
+        if not (job / "metrics.json").is_file():
+            continue
+        metrics = json.loads((job / "metrics.json").read_text())
+        style = metrics["eval"][EVAL_STYLE_RATIO]
+        metrics["eval"]["eval/cfsd"] = 10.0 - style  # reverses the style ranking
+        (job / "metrics.json").write_text(json.dumps(metrics))
+    header = read_csv(write_report(eval_sweep)["csv"])[0]
+    assert "eval/cfsd_mean" in header and "eval/cfsd_sd" in header
+    assert "eval/cfsd" in (eval_sweep / "report.md").read_text()
+    assert main([str(eval_sweep), "--rank-by", "eval/cfsd"]) == 0
+    rows = read_csv(eval_sweep / "report.csv")
+    means = [float(r["eval/cfsd_mean"]) for r in rows]
+    assert means == sorted(means) and len(set(means)) == 4  # lowest first, all four distinct
+    assert "ranked by: `eval/cfsd` (lower is better)" in (eval_sweep / "report.md").read_text()

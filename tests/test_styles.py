@@ -9,7 +9,7 @@ import pytest
 import torch
 
 from nst_research.controls.styles import StyleSet
-from nst_research.engine.build import check
+from nst_research.engine.parts import check
 from nst_research.errors import ConfigError
 from nst_research.loss.functional import gram_matrix
 from nst_research.loss.style import MeanStdLoss

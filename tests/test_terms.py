@@ -13,7 +13,7 @@ from nst_research.configs.names import (
     LOSS_TV,
     style_layer_key,
 )
-from nst_research.engine.build import check
+from nst_research.engine.parts import check
 from nst_research.errors import ConfigError
 from nst_research.loss.functional import content_loss, gram_matrix, style_loss, tv_loss
 from nst_research.loss.terms import ContentLoss, FeatureLoss, GramLoss, Objective, TVLoss

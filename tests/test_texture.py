@@ -8,7 +8,7 @@ import pytest
 from PIL import Image
 
 from nst_research.configs.names import EVAL_COLOUR, EVAL_STYLE_DISTANCE, EVAL_STYLE_RATIO
-from nst_research.engine.build import check
+from nst_research.engine.parts import check
 
 
 def test_texture_has_no_content_metrics_and_the_style_objective(compose) -> None:

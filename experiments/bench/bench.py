@@ -53,8 +53,9 @@ import startup as startup_  # noqa: E402 - beside this file
 
 from nst_research.configs.compose import REPO, compose
 from nst_research.configs.names import LOSS_TOTAL
-from nst_research.engine.build import apply_fast_gpu, build_module, check, read_inputs
+from nst_research.engine.build import apply_fast_gpu, build_module, read_inputs
 from nst_research.engine.module import StyleTransfer
+from nst_research.engine.parts import check
 
 VENV_BIN = Path(sys.executable).parent  # not resolved: the venv's bin, where `nst` lives
 

@@ -1,33 +1,10 @@
-"""The names a config may use: loss options and metric names (VGG layer names: compat).
+"""The metric names a run writes: losses, times, images and evaluation scores.
 
-Torch-free, so that composing and checking a config (and ``nst --help``) starts fast.
+W&B, ``metrics.json``, ``losses.csv``, reports and figures read them from here. Torch-free.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable
-
-from nst_research.backbones.layers import check_layers as _check_layers
-from nst_research.backbones.layers import vgg_layer_names, vgg_table
-
-GRAM_NORMS = ("none", "hw", "chw", "paper")
-CONTENT_NORMS = ("mse", "paper")
-REDUCTIONS = ("mean", "sum")
-TV_KINDS = ("l1", "l2", "keras")
-
-
-def layer_names(arch: str = "vgg19") -> list[str]:
-    """Layer names of a VGG's convolutional part (compat: the backbone's ``layer_names``)."""
-    return vgg_layer_names(arch)
-
-
-def check_layers(requested: Iterable[str], arch: str = "vgg19") -> None:
-    """Raise a ConfigError listing the valid VGG names if any requested layer is unknown (compat:
-    a configured backbone's ``check_layers`` checks its own names)."""
-    _check_layers(requested, vgg_table(arch), arch)
-
-
-# Metric names (W&B, metrics.json, losses.csv, reports and figures read them from here).
 LOSS_TOTAL = "loss/total"
 LOSS_CONTENT = "loss/content"
 LOSS_STYLE = "loss/style"

@@ -1,20 +1,20 @@
-"""Build a run from a composed config: the last place that reads it.
+"""Build a run from a composed config: :func:`build` is the last step that reads it.
 
-:func:`check` instantiates what the config chooses (backbone, loss terms, init, logger,
-optimiser) and so checks every option with a one-line error before any work, and derives each
-value the run needs once (GPU use, style weights, GPU flags); :func:`read_inputs` reads and
-sizes the images; :func:`build_module` loads the frozen extractor and makes the
-LightningModule; :func:`build` adds the run directory, logger, callbacks and Trainer.
-``nst_research.run.fit`` trains what :func:`build` returns. Below this module nothing reads the
-config: it gets plain values and built objects. (``resume.py`` instantiates the schedule of a
-recorded config too, to check a resumed run's stages.)
+:func:`nst_research.engine.parts.check` instantiates what the config chooses and checks every
+option with a one-line error before any work; :func:`read_inputs` reads and sizes the images;
+:func:`build_module` loads the frozen extractor and makes the LightningModule; :func:`build` adds
+the run directory, logger, callbacks and Trainer. ``nst_research.run.fit`` trains what
+:func:`build` returns; below this module nothing reads the config: it gets plain values and built
+objects. (Two other places instantiate a config node: ``configs.checks.instantiate_choice``, which
+``check`` calls for every choice, and ``engine.resume``, which instantiates a recorded run's
+schedule to pin its stages.)
 """
 
 from __future__ import annotations
 
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -23,146 +23,24 @@ import torch
 import torch.nn.functional as F
 from omegaconf import DictConfig, OmegaConf
 
-from nst_research.backbones.base import Backbone
-from nst_research.configs.names import (
-    EVAL_CONTENT_RATIO,
-    EVAL_STYLE_RATIO,
-    LOSS_CONTENT,
-    LOSS_STYLE,
-    LOSS_TOTAL,
-    LOSS_TV,
-)
-from nst_research.configs.schema import (
-    check_config,
-    instantiate_choice,
+from nst_research.configs.checks import (
     masks_on,
     optimises,
     style_list,
 )
 from nst_research.controls.colour import KeepColour
-from nst_research.controls.styles import StyleSet
 from nst_research.engine import process
 from nst_research.engine.callbacks import Evaluate, LogMetrics, LossBar, LossHistory, Snapshots
 from nst_research.engine.inputs import Inputs, InputSettings, load_inputs
 from nst_research.engine.module import StyleTransfer
+from nst_research.engine.parts import Parts, check
 from nst_research.engine.resume import check_hashes
 from nst_research.errors import ConfigError, warn
-from nst_research.evaluation.metrics import Scorer, parse_objective
+from nst_research.evaluation.metrics import Scorer
 from nst_research.io.files import as_nst_error
-from nst_research.loss.terms import FeatureLoss, Objective
-from nst_research.optimisation.schedules import Single, Stage, stage_at
-from nst_research.params.base import Parametrisation
-from nst_research.params.pixels import Pixels
+from nst_research.optimisation.schedules import Stage, stage_at
 from nst_research.provenance import code, environment_record, write_environment
 from nst_research.tracking.artifacts import use_inputs
-
-
-@dataclass
-class Parts:
-    """What the config chooses, instantiated and checked (no images or weights yet)."""
-
-    content_layers: dict[str, float]
-    style_layers: dict[str, float]
-    objective: Objective
-    init: Callable[..., torch.Tensor]
-    logger: Callable[..., Any]
-    optimizer: Callable[..., Any]
-    seed: int
-    colour: KeepColour = field(default_factory=KeepColour)
-    eval: dict[str, Any] = field(default_factory=dict)
-    objective_weights: dict[str, float] = field(default_factory=dict)
-    schedule: Any = field(default_factory=Single)
-    stages: list[Stage] = field(default_factory=list)
-    backbone: Backbone | None = None
-    gpu: bool = False  # trainer=gpu (checked usable)
-    gpu_flags: dict[str, bool] = field(default_factory=dict)  # cudnn_benchmark, tf32, channels_last
-    bf16: bool = False
-    param: Parametrisation = field(default_factory=Pixels)
-    style_weights: list[float] = field(default_factory=list)
-
-
-def check(cfg: DictConfig) -> Parts:
-    """Validate a composed config and instantiate its choices; every problem is one line."""
-    checked = check_config(cfg)
-    content_layers, style_layers = checked.content, checked.style
-    gpu = use_gpu(cfg.trainer)
-    if cfg.trainer.accelerator in ("gpu", "cuda") and not gpu:
-        raise ConfigError(
-            "trainer=gpu needs a usable CUDA GPU and torch finds none here; use trainer=cpu"
-        )
-    loss = cfg.loss
-    objective = Objective(
-        content_layers,
-        style_layers,
-        content_term=instantiate_choice(cfg.content_loss, "content_loss"),
-        style_term=style_term(cfg, checked.style_weights),
-        tv_term=instantiate_choice(loss.tv_term, "loss.tv_term"),
-        content_weight=loss.content_weight,
-        style_weight=loss.style_weight,
-        tv_weight=loss.tv_weight,
-    )
-    seed = int(cfg.seed) if cfg.seed is not None else int(torch.seed() % 2**31)
-    objective.reseed(seed)  # terms that draw at random (sliced_wasserstein, mmd) draw from it
-    optimizer = instantiate_choice(cfg.optimizer, "optimizer")
-    optimizer([torch.nn.Parameter(torch.zeros(1))])  # its settings are checked when it is built
-    metrics = {
-        str(k): instantiate_choice(v, f"eval.{k}") for k, v in (cfg.get("eval") or {}).items()
-    }
-    texture = str(cfg.task.kind) == "texture"  # no content image: content metrics mean nothing
-    metrics = {k: m for k, m in metrics.items() if not (texture and getattr(m, "needs_content", 0))}
-    known = [key for m in metrics.values() for key in m.keys]
-    known += [LOSS_TOTAL, LOSS_CONTENT, LOSS_STYLE, LOSS_TV]
-    # runs recorded before schedules existed have no schedule key: one stage
-    schedule = instantiate_choice(cfg.schedule, "schedule") if cfg.get("schedule") else Single()
-    stages = schedule.stages(int(cfg.size), int(cfg.iterations))
-    if len(stages) > 1 and not optimises(cfg):
-        raise ConfigError(f"method={cfg.method.name} does not optimise: use schedule=none")
-    return Parts(
-        content_layers=content_layers,
-        style_layers=style_layers,
-        objective=objective,
-        init=instantiate_choice(cfg.init, "init"),
-        logger=instantiate_choice(cfg.logger, "logger"),
-        optimizer=optimizer,
-        seed=seed,
-        colour=instantiate_choice(cfg.colour, "colour"),
-        eval=metrics,
-        objective_weights=parse_objective(
-            cfg.get("objective") or default_objective(known, texture), known
-        ),
-        schedule=schedule,
-        stages=stages,
-        backbone=checked.backbone,
-        style_weights=checked.style_weights,
-        gpu=gpu,
-        gpu_flags={k: bool(cfg.trainer.get(k, True)) for k in GPU_FLAGS},
-        bf16=bool(cfg.trainer.get("bf16", False)),
-        param=instantiate_choice(cfg.param, "param"),
-    )
-
-
-GPU_FLAGS = ("cudnn_benchmark", "tf32", "channels_last")  # trainer keys, each on by default
-
-
-def use_gpu(trainer_cfg: DictConfig | dict) -> bool:
-    """Whether the run computes on a CUDA GPU (``trainer=gpu`` and one is usable)."""
-    return trainer_cfg.get("accelerator") in ("gpu", "cuda") and torch.cuda.is_available()
-
-
-def style_term(cfg: DictConfig, weights: list[float]) -> FeatureLoss:
-    """The configured style loss; for several styles or masks, a :class:`StyleSet` of copies."""
-    term = instantiate_choice(cfg.style_loss, "style_loss")
-    guided = masks_on(cfg.get("masks"))
-    return StyleSet(term, weights, guided) if len(weights) > 1 or guided else term
-
-
-def default_objective(known: list[str], texture: bool = False) -> str:
-    """``objective=null``: the sum of the style and content ratios if they are computed, else the
-    total loss (``eval=[]``); for ``task=texture``, the style ratio if computed."""
-    if texture and EVAL_STYLE_RATIO in known:
-        return EVAL_STYLE_RATIO
-    wanted = (EVAL_STYLE_RATIO, EVAL_CONTENT_RATIO)
-    return " + ".join(wanted) if all(k in known for k in wanted) else LOSS_TOTAL
 
 
 def apply_fast_gpu(module: StyleTransfer, flags: DictConfig | dict) -> None:
@@ -309,23 +187,8 @@ def _warn_short_schedule(stages: list[Stage], iterations: int) -> None:
         )
 
 
-def build(
-    cfg: DictConfig,
-    run_dir: Path,
-    run_name: str = "default",
-    group: str | None = None,
-    resume_from: Path | None = None,
-    parts: Parts | None = None,
-) -> Run:
-    """Check the config, load images and weights, then create the run dir, logger and Trainer.
-
-    Nothing is written before every check has passed. ``resume_from``: a ``checkpoint.ckpt`` of
-    an earlier run of the same config (``fit`` goes on from it). ``parts``: :func:`check`'s result
-    if the caller has it already.
-    """
-    t_start = time.perf_counter()
-    parts = parts if parts is not None else check(cfg)
-    run_dir = Path(run_dir)
+def check_run_dir_free(run_dir: Path) -> None:
+    """A one-line error if ``run_dir`` holds a finished run or another run's files."""
     if (run_dir / "final.png").exists():
         raise ConfigError(f"{run_dir} already holds a finished run; choose another hydra.run.dir")
     left = [n for n in RUN_FILES if (run_dir / n).exists()]  # a killed or failed run's (API runs)
@@ -334,11 +197,19 @@ def build(
             f"{run_dir} already holds another run's files ({', '.join(left)}); "
             "choose another hydra.run.dir"
         )
-    pl.seed_everything(parts.seed, workers=False, verbose=False)
-    _warn_short_schedule(parts.stages, int(cfg.iterations))
-    inputs = read_inputs(cfg, parts)
-    module, weights_hash = build_module(parts, inputs)
-    provenance = {
+
+
+def run_provenance(
+    cfg: DictConfig,
+    parts: Parts,
+    inputs: Inputs,
+    module: StyleTransfer,
+    weights_hash: str,
+    group: str | None,
+    resume_from: Path | None,
+) -> dict[str, Any]:
+    """What ``metrics.json`` records of where the run came from (seed, hashes, code, machine)."""
+    provenance: dict[str, Any] = {
         "seed": parts.seed,
         "task": str(cfg.task.kind),
         "hashes": {**inputs.hashes, "weights": weights_hash},
@@ -356,6 +227,32 @@ def build(
         provenance["stages"] = [
             {"start": s.start, "image_size": list(s.content.shape[-2:])} for s in inputs.stages
         ]
+    return provenance
+
+
+def build(
+    cfg: DictConfig,
+    run_dir: Path,
+    run_name: str = "default",
+    group: str | None = None,
+    resume_from: Path | None = None,
+    parts: Parts | None = None,
+) -> Run:
+    """Check the config, load images and weights, then create the run dir, logger and Trainer.
+
+    Nothing is written before every check has passed. ``resume_from``: a ``checkpoint.ckpt`` of
+    an earlier run of the same config (``fit`` goes on from it). ``parts``: :func:`check`'s result
+    if the caller has it already.
+    """
+    t_start = time.perf_counter()
+    parts = parts if parts is not None else check(cfg)
+    run_dir = Path(run_dir)
+    check_run_dir_free(run_dir)
+    pl.seed_everything(parts.seed, workers=False, verbose=False)
+    _warn_short_schedule(parts.stages, int(cfg.iterations))
+    inputs = read_inputs(cfg, parts)
+    module, weights_hash = build_module(parts, inputs)
+    provenance = run_provenance(cfg, parts, inputs, module, weights_hash, group, resume_from)
     if resume_from is not None:  # the same images and weights as the run it goes on from
         check_hashes(resume_from, provenance["hashes"])
     make_run_dir(run_dir)

@@ -168,7 +168,7 @@ def run_figure(
     override fails at once. A run that raises is recorded as ``failed`` and the others go on;
     Ctrl-C ends the current run as ``interrupted`` and leaves the rest ``not run``.
     """
-    from nst_research.configs.schema import validate
+    from nst_research.configs.checks import validate
 
     runs = fig.runs
     override_lists = [tile_overrides(fig, t, opts) for t in runs]

@@ -16,7 +16,8 @@ import torch.nn.functional as F
 from torch import Tensor
 
 from nst_research.loss.functional import points
-from nst_research.loss.style import SeededLoss, _optional_integer, _positive
+from nst_research.loss.options import optional_integer, positive
+from nst_research.loss.seeded import SeededLoss
 
 
 def cosine_distances(x: Tensor, eps: float = 1e-8) -> Tensor:
@@ -71,8 +72,8 @@ class SelfSimilarityLoss(SeededLoss):
 
     def __init__(self, positions: int | None = 1024, scale: float = 1.0) -> None:
         super().__init__()
-        self.positions = _optional_integer(positions, "content_loss.positions", minimum=2)
-        self.scale = _positive(scale, "content_loss.scale")
+        self.positions = optional_integer(positions, "content_loss.positions", minimum=2)
+        self.scale = positive(scale, "content_loss.scale")
 
     def generator(self, layer: str = "") -> torch.Generator:
         # Not the draw of a random style term on the same layer.

@@ -12,7 +12,6 @@ measurements are in each YAML). The maths is in :mod:`nst_research.loss.function
 from __future__ import annotations
 
 import math
-import zlib
 from collections.abc import Callable
 
 import torch
@@ -37,66 +36,9 @@ from nst_research.loss.functional import (
     subsample,
     wasserstein2_gaussian,
 )
+from nst_research.loss.options import integer, optional_integer, positive
+from nst_research.loss.seeded import SeededLoss
 from nst_research.loss.terms import FeatureLoss
-
-
-def _positive(value: float, key: str) -> float:
-    """``value`` as a finite float > 0, or a one-line ConfigError naming ``key``."""
-    try:
-        v = float(value)
-    except (TypeError, ValueError):
-        raise ConfigError(f"{key}={value!r} is not a number") from None
-    if not (math.isfinite(v) and v > 0):
-        raise ConfigError(f"{key}={value!r} must be a finite number > 0")
-    return v
-
-
-def _integer(value: object, key: str, minimum: int = 1, null: bool = False) -> int:
-    """``value`` as an int >= ``minimum``, or a one-line ConfigError naming ``key``."""
-    if isinstance(value, bool) or not isinstance(value, int) or value < minimum:
-        allowed = " or null" if null else ""
-        raise ConfigError(f"{key}={value!r} must be an integer >= {minimum}{allowed}")
-    return value
-
-
-def _optional_integer(value: object, key: str, minimum: int = 1) -> int | None:
-    """``None``, or ``value`` as an int >= ``minimum`` (a one-line ConfigError otherwise)."""
-    return None if value is None else _integer(value, key, minimum, null=True)
-
-
-class SeededLoss(FeatureLoss):
-    """A style term that draws at random, reproducibly from (run seed, iteration, layer).
-
-    ``reseed`` (once, from ``build.check``) and ``set_step`` (every iteration, from the module)
-    set the numbers; all evaluations of one iteration (an L-BFGS line search) see the same draws,
-    the next iteration new ones. The draws come from a CPU ``torch.Generator``, so they are the
-    same on every device.
-    """
-
-    redraws = True
-
-    def __init__(self) -> None:
-        super().__init__()
-        self.seed, self.step = 0, 0
-
-    def reseed(self, seed: int) -> None:
-        self.seed = int(seed)
-
-    def set_step(self, step: int) -> None:
-        self.step = int(step)
-
-    def generator(self, layer: str = "") -> torch.Generator:
-        """The generator of this iteration and layer (a fresh one each call)."""
-        key = f"{self.seed}:{self.step}:{layer}".encode()
-        return torch.Generator().manual_seed(zlib.crc32(key))
-
-    def forward(self, features: Tensor, layer: str) -> Tensor:
-        return self.distance(features, self.target(layer), self.generator(layer))
-
-    def distance(  # pragma: no cover
-        self, features: Tensor, target: Tensor, generator: torch.Generator | None = None
-    ) -> Tensor:
-        raise NotImplementedError
 
 
 class MeanStdLoss(FeatureLoss):
@@ -109,8 +51,8 @@ class MeanStdLoss(FeatureLoss):
 
     def __init__(self, eps: float = 1e-5, scale: float = 1.0) -> None:
         super().__init__()
-        self.eps = _positive(eps, "style_loss.eps")
-        self.scale = _positive(scale, "style_loss.scale")
+        self.eps = positive(eps, "style_loss.eps")
+        self.scale = positive(scale, "style_loss.scale")
 
     def statistic(self, features: Tensor) -> Tensor:
         return mean_std(features, self.eps)
@@ -171,9 +113,9 @@ class MMDLoss(SeededLoss):
         if not (isinstance(c, int | float) and math.isfinite(c) and c >= 0):
             raise ConfigError(f"style_loss.c={c!r} must be a finite number >= 0")
         self.kernel, self.c = kernel, float(c)
-        self.bandwidth = _positive(bandwidth, "style_loss.bandwidth")
-        self.positions = _optional_integer(positions, "style_loss.positions", minimum=2)
-        self.scale = _positive(scale, "style_loss.scale")
+        self.bandwidth = positive(bandwidth, "style_loss.bandwidth")
+        self.positions = optional_integer(positions, "style_loss.positions", minimum=2)
+        self.scale = positive(scale, "style_loss.scale")
 
     def statistic(self, features: Tensor) -> Tensor:
         return points(features)
@@ -212,8 +154,8 @@ class WassersteinLoss(FeatureLoss):
 
     def __init__(self, eps: float = 1e-8, scale: float = 1.0) -> None:
         super().__init__()
-        self.eps = _positive(eps, "style_loss.eps")
-        self.scale = _positive(scale, "style_loss.scale")
+        self.eps = positive(eps, "style_loss.eps")
+        self.scale = positive(scale, "style_loss.scale")
 
     def statistic(self, features: Tensor) -> Tensor:
         mean, cov = gaussian_fit(features)
@@ -246,8 +188,8 @@ class SlicedWassersteinLoss(SeededLoss):
 
     def __init__(self, projections: int | None = None, scale: float = 1.0) -> None:
         super().__init__()
-        self.projections = _optional_integer(projections, "style_loss.projections")
-        self.scale = _positive(scale, "style_loss.scale")
+        self.projections = optional_integer(projections, "style_loss.projections")
+        self.scale = positive(scale, "style_loss.scale")
 
     def statistic(self, features: Tensor) -> Tensor:
         return points(features)
@@ -287,12 +229,12 @@ class MRFLoss(FeatureLoss):
         self, patch_size: int = 3, stride: int = 2, reduction: str = "mean", scale: float = 1.0
     ) -> None:
         super().__init__()
-        self.patch_size = _integer(patch_size, "style_loss.patch_size")
+        self.patch_size = integer(patch_size, "style_loss.patch_size")
         self.min_positions = self.patch_size  # per side of every style layer (validation.sizes)
-        self.stride = _integer(stride, "style_loss.stride")
+        self.stride = integer(stride, "style_loss.stride")
         choose(REDUCTIONS, reduction, "style_loss.reduction")
         self.reduction = reduction
-        self.scale = _positive(scale, "style_loss.scale")
+        self.scale = positive(scale, "style_loss.scale")
 
     def _check_size(self, features: Tensor) -> None:
         h, w = features.shape[-2:]

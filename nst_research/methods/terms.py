@@ -16,7 +16,8 @@ from torch import Tensor
 
 from nst_research.errors import ConfigError
 from nst_research.loss.functional import points, subsample
-from nst_research.loss.style import SeededLoss, _optional_integer, _positive
+from nst_research.loss.options import optional_integer, positive
+from nst_research.loss.seeded import SeededLoss
 from nst_research.loss.terms import FeatureLoss
 from nst_research.methods.addons import histogram_loss
 from nst_research.methods.remd import cosine_cost, moment_loss, relaxed_emd
@@ -33,11 +34,11 @@ class RelaxedEMDLoss(SeededLoss):
         self, positions: int | None = 1024, moment_weight: float = 1.0, scale: float = 1.0
     ) -> None:
         super().__init__()
-        self.positions = _optional_integer(positions, "style_loss.positions", minimum=2)
+        self.positions = optional_integer(positions, "style_loss.positions", minimum=2)
         self.moment_weight = float(moment_weight)
         if not self.moment_weight >= 0:
             raise ConfigError(f"style_loss.moment_weight={moment_weight!r} must be >= 0")
-        self.scale = _positive(scale, "style_loss.scale")
+        self.scale = positive(scale, "style_loss.scale")
 
     def statistic(self, features: Tensor) -> Tensor:
         return points(features)
@@ -68,7 +69,7 @@ class HistogramLoss(FeatureLoss):
 
     def __init__(self, scale: float = 1.0) -> None:
         super().__init__()
-        self.scale = _positive(scale, "style_loss.scale")
+        self.scale = positive(scale, "style_loss.scale")
 
     def work_values(self, c: int, hw: int, style_hw: int) -> int:
         return style_hw * c + 3 * hw * c  # the target; sorted copy, indices, matched copy

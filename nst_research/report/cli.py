@@ -17,11 +17,28 @@ from nst_research.report.markdown import render_markdown
 from nst_research.report.plane import draw_plane, plane_points
 from nst_research.report.planned import not_run, not_run_line, not_run_lines
 from nst_research.report.plots import EVAL_CURVES, draw_contact_sheet, draw_loss_curves
-from nst_research.report.ranking import RANK_KEYS, RATIO_SUM, choose_rank_key, rank_rows
+from nst_research.report.ranking import (
+    RANK_KEYS,
+    RATIO_SUM,
+    choose_rank_key,
+    is_rank_key,
+    rank_rows,
+)
 from nst_research.report.records import FAILED, ReportError, RunRecord, collect
 from nst_research.report.table import ReportRow, build_rows, table, write_csv
 from nst_research.report.verdicts import caption, sweep_verdicts
 from nst_research.report.wandb_log import log_report_to_wandb
+
+
+def _rank_key(text: str) -> str:
+    """``--rank-by``'s value: the objective, the ratio sum or an ``eval/`` metric."""
+    import argparse
+
+    if not is_rank_key(text):
+        raise argparse.ArgumentTypeError(
+            f"{text!r} is not a ranking metric: {', '.join(RANK_KEYS)} or another eval/ metric"
+        )
+    return text
 
 
 def write_report(
@@ -114,10 +131,10 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument("--out", type=Path, help="with --compare: the output dir")
     parser.add_argument(
         "--rank-by",
-        choices=RANK_KEYS,
+        type=_rank_key,
         metavar="KEY",
-        help=f"the ranking metric, one of: {', '.join(RANK_KEYS)} (default: {OBJECTIVE} when "
-        f"every completed run has it, else {RATIO_SUM})",
+        help=f"the ranking metric: {', '.join(RANK_KEYS)} or any other recorded eval/ metric "
+        f"(default: {OBJECTIVE} when every completed run has it, else {RATIO_SUM})",
     )
     parser.add_argument(
         "--wandb",

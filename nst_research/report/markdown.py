@@ -152,7 +152,7 @@ def ranked_lines(
     """
     metrics = [
         k
-        for k in metric_columns(rank_key)
+        for k in metric_columns(rank_key, rows)
         if any(r.stats.get(k, (None,))[0] is not None for r in rows)
     ]
     header = ["rank", *keys, "n seeds", *metrics, "status", *NUMERIC_KEYS, "seeds", "jobs"]

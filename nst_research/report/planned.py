@@ -40,11 +40,26 @@ def planned_jobs(sweep_dir: Path) -> list[PlannedJob]:
 
     params = [f"{k}={v}" for k, v in (sweeper.get("params") or {}).items()]
     try:
-        parsed = OverridesParser.create().parse_overrides([*params, *task])
+        parser = OverridesParser.create(config_loader=_loader(hydra))
+        parsed = parser.parse_overrides([*params, *task])
         (batch,) = BasicSweeper.split_arguments(parsed, None)
     except (HydraException, ValueError):
         return []
     return [PlannedJob(num, list(overrides)) for num, overrides in enumerate(batch)]
+
+
+def _loader(hydra: dict):
+    """Hydra's config loader on the sweep's config sources (``glob(...)`` sweeps list options)."""
+    from hydra._internal.config_loader_impl import ConfigLoaderImpl
+    from hydra._internal.utils import create_config_search_path
+
+    search_path = create_config_search_path(None)
+    for source in (hydra.get("runtime") or {}).get("config_sources") or []:
+        if source.get("path") and source.get("schema") in ("file", "pkg"):
+            search_path.append(
+                str(source.get("provider")), f"{source['schema']}://{source['path']}"
+            )
+    return ConfigLoaderImpl(config_search_path=search_path)
 
 
 def not_run(sweep_dir: Path) -> tuple[list[PlannedJob], int]:

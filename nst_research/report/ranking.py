@@ -26,8 +26,25 @@ from nst_research.report.configs import ReportRow, stat_runs
 from nst_research.report.records import FAILED, ReportError, RunRecord
 
 RATIO_SUM = f"{EVAL_STYLE_RATIO}+{EVAL_CONTENT_RATIO}"  # a derived metric: the two ratios added
-RANK_KEYS = (OBJECTIVE, *EVAL_KEYS, RATIO_SUM)  # what ``--rank-by`` accepts
-EVAL_STAT_KEYS = RANK_KEYS  # summarised (mean, sd) for every configuration
+RANK_KEYS = (OBJECTIVE, *EVAL_KEYS, RATIO_SUM)  # the built-in ones; any recorded eval/ key too
+EVAL_STAT_KEYS = RANK_KEYS  # summarised (mean, sd) for every configuration, with eval_keys()
+
+
+def eval_keys(records: Sequence[RunRecord]) -> tuple[str, ...]:
+    """The evaluation metrics: the built-in ones (:data:`EVAL_KEYS`, in their order), then every
+    other ``eval/`` key some run recorded (``eval=[...,cfsd]``, a user's metric), sorted."""
+    seen = {str(k) for r in records for k in ((r.metrics or {}).get("eval") or {})}
+    return (*EVAL_KEYS, *sorted(seen - set(EVAL_KEYS)))
+
+
+def rank_keys(records: Sequence[RunRecord]) -> tuple[str, ...]:
+    """What a sweep can be ranked by: the objective, the eval metrics and :data:`RATIO_SUM`."""
+    return (OBJECTIVE, *eval_keys(records), RATIO_SUM)
+
+
+def is_rank_key(key: str) -> bool:
+    """Whether ``key`` can name a ranking metric (the objective, the sum, any ``eval/`` key)."""
+    return key in RANK_KEYS or key.startswith("eval/")
 
 
 def metric_value(record: RunRecord, key: str) -> float | None:
@@ -54,7 +71,8 @@ def direction(key: str) -> str:
 
 def has_eval(records: Sequence[RunRecord]) -> bool:
     """Whether any run recorded an ``eval`` metric or an objective (then the report is ranked)."""
-    return any(metric_value(r, k) is not None for r in records for k in (OBJECTIVE, *EVAL_KEYS))
+    keys = (OBJECTIVE, *eval_keys(records))
+    return any(metric_value(r, k) is not None for r in records for k in keys)
 
 
 def choose_rank_key(records: Sequence[RunRecord], requested: str | None = None) -> str | None:
@@ -68,9 +86,9 @@ def choose_rank_key(records: Sequence[RunRecord], requested: str | None = None) 
         ReportError: ``requested`` is not a rankable key, or no run has a value of it.
     """
     if requested is not None:
-        if requested not in RANK_KEYS:
+        if requested not in rank_keys(records):
             raise ReportError(
-                f"cannot rank by {requested!r}; choose one of: {', '.join(RANK_KEYS)}"
+                f"cannot rank by {requested!r}; choose one of: {', '.join(rank_keys(records))}"
             )
         if not any(metric_value(r, requested) is not None for r in records):
             raise ReportError(f"cannot rank by {requested}: no run recorded it")
@@ -82,12 +100,17 @@ def choose_rank_key(records: Sequence[RunRecord], requested: str | None = None) 
         return OBJECTIVE
     if any(metric_value(r, RATIO_SUM) is not None for r in records):
         return RATIO_SUM
-    return next(k for k in RANK_KEYS if any(metric_value(r, k) is not None for r in records))
+    keys = rank_keys(records)
+    return next(k for k in keys if any(metric_value(r, k) is not None for r in records))
 
 
-def metric_columns(rank_key: str) -> tuple[str, ...]:
-    """The metrics a ranked table shows: the ranking metric, then the objective and eval metrics."""
-    return (rank_key, *(k for k in (OBJECTIVE, *EVAL_KEYS) if k != rank_key))
+def metric_columns(rank_key: str, rows: Sequence[ReportRow] = ()) -> tuple[str, ...]:
+    """The metrics a ranked table shows: the ranking metric, then the objective and the eval
+    metrics (the built-in ones, then any other ``eval/`` key the rows summarise)."""
+    extra = sorted(
+        {k for r in rows for k in r.stats if k.startswith("eval/")} - {*EVAL_KEYS, RATIO_SUM}
+    )
+    return (rank_key, *(k for k in (OBJECTIVE, *EVAL_KEYS, *extra) if k != rank_key))
 
 
 def sort_value(mean: float | None, key: str) -> float:

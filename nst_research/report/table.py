@@ -22,7 +22,7 @@ from nst_research.report.configs import (  # ReportRow: also importable from her
     stat_runs,
     status_summary,
 )
-from nst_research.report.ranking import EVAL_STAT_KEYS, metric_columns, metric_value
+from nst_research.report.ranking import EVAL_STAT_KEYS, eval_keys, metric_columns, metric_value
 from nst_research.report.records import FAILED, RunRecord
 from nst_research.report.stats import identical_replicates
 
@@ -48,6 +48,7 @@ def mean_sd(values: Sequence[float]) -> tuple[float | None, float | None]:
 def build_rows(records: Sequence[RunRecord]) -> list[ReportRow]:
     """One row per configuration that left metrics, followed by one row per failed job of it."""
     keys = config_keys(records)
+    stat_keys = dict.fromkeys((*NUMERIC_KEYS, *EVAL_STAT_KEYS, *eval_keys(records)))
     rows: list[ReportRow] = []
     for config, runs in group_by_config(records, keys).items():
         n_failed = sum(r.failed for r in runs)
@@ -55,7 +56,7 @@ def build_rows(records: Sequence[RunRecord]) -> list[ReportRow]:
         if used:
             stats = {
                 k: mean_sd([v for r in used if (v := metric_value(r, k)) is not None])
-                for k in (*NUMERIC_KEYS, *EVAL_STAT_KEYS)
+                for k in stat_keys
             }
             rows.append(
                 ReportRow(
@@ -101,7 +102,9 @@ def table(
     objective and the eval metrics before the losses.
     """
     replicated = has_replicates(rows)
-    stat_keys = NUMERIC_KEYS if rank_key is None else (*metric_columns(rank_key), *NUMERIC_KEYS)
+    stat_keys = (
+        NUMERIC_KEYS if rank_key is None else (*metric_columns(rank_key, rows), *NUMERIC_KEYS)
+    )
     numeric = [c for k in stat_keys for c in ((f"{k}_mean", f"{k}_sd") if replicated else (k,))]
     ranked = rank_key is not None
     header = [

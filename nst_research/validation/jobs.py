@@ -158,7 +158,7 @@ def job_overrides(comp: Composer, overrides: list[str], multirun: bool) -> list[
         from hydra._internal.core_plugins.basic_sweeper import BasicSweeper
 
         try:
-            batches = BasicSweeper.split_arguments(parse([*params, *overrides]), None)
+            batches = BasicSweeper.split_arguments(parse([*params, *overrides], comp.loader), None)
         except Exception as e:
             if "INTERVAL_SWEEP" in str(e):
                 raise ConfigError(

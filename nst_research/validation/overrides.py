@@ -11,6 +11,7 @@ import difflib
 import shlex
 from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
 
 import yaml
 
@@ -58,12 +59,16 @@ def quoted(key: str, value: str) -> str:
     return shlex.quote(text)
 
 
-def parse(overrides: Sequence[str]) -> list:
-    """Hydra's parsed overrides; a lexer or grammar error is one line with the quoted fix."""
+def parse(overrides: Sequence[str], loader: Any = None) -> list:
+    """Hydra's parsed overrides; a lexer or grammar error is one line with the quoted fix.
+
+    ``loader``: Hydra's config loader, which ``glob(...)`` sweeps of a config group need to list
+    their options (without one, listing a glob sweep's jobs fails).
+    """
     from hydra.core.override_parser.overrides_parser import OverridesParser
     from hydra.errors import HydraException
 
-    parser = OverridesParser.create()
+    parser = OverridesParser.create(config_loader=loader)
     parsed = []
     for text in overrides:
         try:

@@ -87,7 +87,8 @@ def _check_jobs(argv: list[str]) -> str | None:
 def check_job(cfg: DictConfig) -> None:
     """Everything a run checks before it trains, without training or writing: the values and
     options (``build.check``), the environment, the weights file, the images and their sizes."""
-    from nst_research.engine.build import check, read_inputs
+    from nst_research.engine.build import read_inputs
+    from nst_research.engine.parts import check
     from nst_research.validation.environment import check_environment
     from nst_research.validation.files import check_weights_file
 
