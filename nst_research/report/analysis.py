@@ -11,13 +11,13 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from nst_research.configs.names import EVAL_CONTENT_RATIO, EVAL_KEYS, EVAL_STYLE_RATIO, OBJECTIVE
+from nst_research.configs.names import EVAL_CONTENT_RATIO, EVAL_STYLE_RATIO, OBJECTIVE
 from nst_research.report.analysis_plots import draw_importance, draw_parallel
 from nst_research.report.best import best_job, rerun_command, results, write_results
 from nst_research.report.importance import EXACT, Importance, importance
 from nst_research.report.pairs import pair_lines
 from nst_research.report.plane import pareto_front
-from nst_research.report.ranking import metric_value
+from nst_research.report.ranking import eval_keys, metric_value
 from nst_research.report.records import RunRecord
 
 
@@ -34,7 +34,7 @@ class Analysis:
 
 def _metrics(records: Sequence[RunRecord], rank_key: str) -> list[str]:
     """The ranking metric first, then every eval metric some run recorded."""
-    wanted = [rank_key, *(k for k in (OBJECTIVE, *EVAL_KEYS) if k != rank_key)]
+    wanted = [rank_key, *(k for k in (OBJECTIVE, *eval_keys(records)) if k != rank_key)]
     return [k for k in wanted if any(metric_value(r, k) is not None for r in records)]
 
 
