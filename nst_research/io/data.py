@@ -57,13 +57,6 @@ class DownloadError(NSTError):
     """An image could not be downloaded, or its bytes do not match the pinned sha256."""
 
 
-def sha256_of(path: Path) -> str:
-    """The hex sha256 of a file's bytes."""
-    import pooch
-
-    return pooch.file_hash(str(path))
-
-
 def _check_names(names: Iterable[str] | None) -> list[str]:
     if names is None:
         return list(CLASSIC_IMAGES)
