@@ -19,6 +19,9 @@ For each image size, in one process, it measures
 A warm-up of both comes first at each size; then R repeats alternate a, b. The table reports the
 median over repeats (and the min..max), the ratio a/b, achieved GFLOP/s from the conv shapes actually
 run, peak memory, and the start-up time of the ``nst`` command. See README.md beside this file.
+
+Each measurement is a module beside this file with its own flags, ``step`` and Markdown section;
+this file parses the flags and runs the steps in order (README.md, "The code").
 """
 
 from __future__ import annotations
