@@ -28,7 +28,7 @@ def measure(
     sizes: list[int], iterations: int, every: int, target: str, compose_cfg, tmp: Path,
     log: Path | None, extra: list[str], pyramid_extra: list[str],
 ) -> dict[str, Any]:  # fmt: skip
-    """``compose_cfg(size, iterations, extra)`` gives each run's config (``bench.compose_cfg``)."""
+    """``compose_cfg(size, iterations, extra)`` gives each run's config (``Context.cfg`` in ``common.py``)."""
     rows = []
     for size in sizes:
         for arm, overrides in ARMS:
