@@ -235,3 +235,22 @@ def test_cli_config_errors_exit_2_without_traceback(override, tmp_path):
     assert proc.returncode == 2, proc.stderr
     assert "Traceback" not in proc.stderr and proc.stderr.strip()
     assert len(proc.stderr.strip().splitlines()) == 1, proc.stderr
+
+
+def test_group_options_are_the_yaml_files_and_the_user_dirs_first(tmp_path, monkeypatch):
+    """One function lists a group's options (the bench, nst --help, the CLI's pre-check)."""
+    from nst_research.configs.compose import group_files, group_options
+
+    monkeypatch.delenv("NST_CONFIG_DIR", raising=False)
+    assert group_options("style_loss") == options("style_loss")
+    assert {"gram", "mrf", "remd", "histogram", "wasserstein"} <= set(group_options("style_loss"))
+    assert group_options("no_such_group") == []
+    (tmp_path / "style_loss").mkdir()
+    for name in ("mine", "gram"):
+        (tmp_path / "style_loss" / f"{name}.yaml").write_text("_target_: x\n")
+    monkeypatch.setenv("NST_CONFIG_DIR", str(tmp_path))
+    assert group_options("style_loss") == sorted({*options("style_loss"), "mine"})
+    files = group_files("style_loss")
+    assert files["gram"] == tmp_path / "style_loss" / "gram.yaml"  # the user's dir wins
+    assert files["mrf"] == CONF_DIR / "style_loss" / "mrf.yaml"
+    assert group_options("style_loss", [CONF_DIR]) == options("style_loss")

@@ -24,10 +24,13 @@ import os
 import sys
 import tempfile
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 import quality  # noqa: E402  (beside this file)
+
+if TYPE_CHECKING:
+    from common import Context  # beside this file
 
 REPO = Path(__file__).resolve().parents[2]
 IMAGES = Path(os.environ.get("NST_SHARED_IMAGES", REPO.parent / "shared" / "images"))
@@ -73,6 +76,23 @@ def measure(
             rows.append(result)
     return {"target": target, "iterations": iterations, "every": every, "rows": rows,
             "forward": forward}  # fmt: skip
+
+
+def add_arguments(p: argparse.ArgumentParser) -> None:
+    """``bench.py``'s flag (the iterations, scoring and target are ``--quality``'s)."""
+    p.add_argument("--feedforward-sizes", type=int, nargs="+",
+                   help="init=content vs init=feedforward (feedforward.py); default 256 CPU, 256 512 GPU; 0 skips")  # fmt: skip
+
+
+def step(ctx: Context) -> dict[str, Any]:
+    """``bench.py``'s time to quality from ``init=content`` and ``init=feedforward``."""
+    args = ctx.args
+    default = [256, 512] if ctx.device == "cuda" else [256]
+    sizes = [s for s in (args.feedforward_sizes or default) if s > 0]
+    result = sizes and args.quality and measure(
+        sizes, args.quality_iters, args.quality_every, args.quality, ctx.cfg, ctx.tmp, ctx.log,
+        args.set)  # fmt: skip
+    return {"feedforward": result or {}}
 
 
 def _first(run_dir: Path) -> dict[str, float] | None:
@@ -168,7 +188,7 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--set", action="append", default=[], metavar="KEY=VALUE")
     p.add_argument("--out", type=Path, default=REPO / "bench_results")
     args = p.parse_args(argv)
-    from bench import compose_cfg  # beside this file
+    from common import compose_cfg  # beside this file
 
     def cfg(size, n, extra):
         return compose_cfg(size, n, args.device, extra)

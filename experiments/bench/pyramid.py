@@ -11,10 +11,15 @@ of those seconds. Used by ``bench.py`` (``make bench``).
 
 from __future__ import annotations
 
+import argparse
+import sys
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import quality  # beside this file
+
+if TYPE_CHECKING:
+    from common import Context  # beside this file
 
 ARMS = (("none", ["schedule=none"]), ("pyramid", ["schedule=pyramid"]))
 
@@ -23,7 +28,7 @@ def measure(
     sizes: list[int], iterations: int, every: int, target: str, compose_cfg, tmp: Path,
     log: Path | None, extra: list[str], pyramid_extra: list[str],
 ) -> dict[str, Any]:  # fmt: skip
-    """``compose_cfg(size, iterations, extra)`` gives each run's config (``bench.compose_cfg``)."""
+    """``compose_cfg(size, iterations, extra)`` gives each run's config (``Context.cfg`` in ``common.py``)."""
     rows = []
     for size in sizes:
         for arm, overrides in ARMS:
@@ -35,6 +40,41 @@ def measure(
             result["curve"] = quality.read_eval_csv(run_dir / "eval.csv")
             rows.append(result)
     return {"target": target, "iterations": iterations, "every": every, "rows": rows}
+
+
+def add_arguments(p: argparse.ArgumentParser) -> None:
+    p.add_argument(
+        "--pyramid-sizes",
+        type=int,
+        nargs="+",
+        help="sizes of the time-to-quality comparison with and without schedule=pyramid "
+        "(default: 512 1024 on GPU, 512 on CPU, where a plain 1024 px run of 200 iterations "
+        "takes about 26 min on 2 cores; 0: skip)",
+    )
+    p.add_argument(
+        "--pyramid-iters", type=int, default=200, help="iterations at most, per run of that"
+    )
+    p.add_argument("--pyramid-every", type=int, default=10, help="score every N iterations")
+    p.add_argument(
+        "--pyramid-set",
+        action="append",
+        default=[],
+        metavar="KEY=VALUE",
+        help="an override for the pyramid runs only, e.g. --pyramid-set 'schedule.sizes=[256,512]'",
+    )
+
+
+def step(ctx: Context) -> dict[str, Any]:
+    """``bench.py``'s coarse-to-fine comparison at ``--pyramid-sizes`` (needs a ``--quality``)."""
+    args = ctx.args
+    default = [512, 1024] if ctx.device == "cuda" else [512]
+    sizes = [s for s in (args.pyramid_sizes or default) if s > 0]
+    if not (sizes and args.quality):
+        return {"pyramid": {}}
+    print(f"[bench] coarse to fine at {sizes} ...", file=sys.stderr, flush=True)
+    result = measure(sizes, args.pyramid_iters, args.pyramid_every, args.quality, ctx.cfg,
+                     ctx.tmp, ctx.log, args.set, args.pyramid_set)  # fmt: skip
+    return {"pyramid": result}
 
 
 def plot(result: dict[str, Any], path: Path) -> Path:

@@ -8,14 +8,19 @@ with the scoring excluded, so the answer does not depend on how often it is meas
 
 from __future__ import annotations
 
+import argparse
 import contextlib
 import csv
 import operator
 import re
+import sys
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from nst_research.configs.names import TIME_S
+
+if TYPE_CHECKING:
+    from common import Context  # beside this file
 
 OPS = {"<=": operator.le, ">=": operator.ge, "<": operator.lt, ">": operator.gt}
 DEFAULT_TARGET = "eval/style_ratio<=0.2 and eval/content_ratio<=0.5"
@@ -96,3 +101,30 @@ def markdown(result: dict[str, Any], overrides: list[str]) -> str:
             "",
         ]
     )
+
+
+def add_arguments(p: argparse.ArgumentParser) -> None:
+    """``bench.py``'s flags for the time-to-quality run (the pyramid and feed-forward
+    measurements use the target, and the feed-forward ones the iterations and scoring too)."""
+    p.add_argument(
+        "--quality",
+        default=DEFAULT_TARGET,
+        help=f"time-to-quality target: eval thresholds joined by 'and' (default {DEFAULT_TARGET!r})",
+    )
+    p.add_argument("--quality-size", type=int, default=256, help="image size of that run (px)")
+    p.add_argument("--quality-iters", type=int, default=300, help="iterations at most")
+    p.add_argument("--quality-every", type=int, default=10, help="score every N iterations")
+    p.add_argument("--no-quality", action="store_true", help="skip the time-to-quality run")
+
+
+def step(ctx: Context) -> dict[str, Any]:
+    """``bench.py``'s time to quality for the default settings (plus ``--set``)."""
+    args = ctx.args
+    if not args.quality or args.no_quality:
+        return {"quality": {}}
+    print("[bench] time to quality ...", file=sys.stderr, flush=True)
+    overrides = [f"snapshot_every={args.quality_every}", *args.set]
+    cfg = ctx.cfg(args.quality_size, args.quality_iters, overrides)
+    result = time_to_quality(cfg, ctx.tmp / "quality", args.quality, ctx.log)
+    result["overrides"] = list(args.set)
+    return {"quality": result}

@@ -165,61 +165,70 @@ def _evaluations(runs: list[dict[str, Any]]) -> str:
     return "/".join(str(c) for c in counts) or "-"
 
 
-def markdown(whole: dict[str, Any], imports: dict[str, Any]) -> list[str]:
-    lines: list[str] = []
-    if whole:
-        w = whole
+def _whole_markdown(w: dict[str, Any]) -> list[str]:
+    """The whole-process table: the plain script against ``nst``, and their ratios."""
+    lines = [
+        "",
+        f"### Whole process: {w['iterations']} iterations at {w['size']} px "
+        "(launch to exit; min over repeats)",
+        "",
+        "| command | wall s (min) | all wall s | start-up s (min) | s/iteration | CPU s (min) "
+        "| loss evaluations |",
+        "|---|---:|---|---:|---:|---:|---:|",
+    ]
+    for key, label in (
+        ("plain", "plain PyTorch script (`plain_script.py`)"),
+        ("nst", "`nst ... logger=csv eval=[]`"),
+    ):
+        runs = w[key]
+        walls = ", ".join(f"{x['wall_s']:.2f}" for x in runs)
+        lines.append(
+            f"| {label} | {w[f'{key}_min_wall_s']:.2f} | "
+            f"{walls} | "
+            f"{w[f'{key}_min_startup_s']:.2f} | "
+            f"{statistics.median(x['s_per_iter'] for x in runs):.3f} | "
+            f"{w.get(f'{key}_min_cpu_s', float('nan')):.2f} | "
+            f"{_evaluations(runs)} |"
+        )
+    plain, nst = _evaluations(w["plain"]), _evaluations(w["nst"])
+    if plain != "-" and nst != "-":
         lines += [
             "",
-            f"### Whole process: {w['iterations']} iterations at {w['size']} px "
-            "(launch to exit; min over repeats)",
-            "",
-            "| command | wall s (min) | all wall s | start-up s (min) | s/iteration | CPU s (min) "
-            "| loss evaluations |",
-            "|---|---:|---|---:|---:|---:|---:|",
+            f"- Same work: both ran {nst} forward + backward passes of the image."
+            if plain == nst
+            else f"- **Not the same work**: the plain script ran {plain} forward + backward "
+            f"passes, nst {nst}; the ratio compares different amounts of arithmetic.",
         ]
-        for key, label in (
-            ("plain", "plain PyTorch script (`plain_script.py`)"),
-            ("nst", "`nst ... logger=csv eval=[]`"),
-        ):
-            runs = w[key]
-            walls = ", ".join(f"{x['wall_s']:.2f}" for x in runs)
-            lines.append(
-                f"| {label} | {w[f'{key}_min_wall_s']:.2f} | "
-                f"{walls} | "
-                f"{w[f'{key}_min_startup_s']:.2f} | "
-                f"{statistics.median(x['s_per_iter'] for x in runs):.3f} | "
-                f"{w.get(f'{key}_min_cpu_s', float('nan')):.2f} | "
-                f"{_evaluations(runs)} |"
-            )
-        plain, nst = _evaluations(w["plain"]), _evaluations(w["nst"])
-        if plain != "-" and nst != "-":
-            lines += [
-                "",
-                f"- Same work: both ran {nst} forward + backward passes of the image."
-                if plain == nst
-                else f"- **Not the same work**: the plain script ran {plain} forward + backward "
-                f"passes, nst {nst}; the ratio compares different amounts of arithmetic.",
-            ]
-        verdict = "within" if w["ratio_min_wall"] <= 1.15 else "not within"
-        lines += ["", f"- nst / plain (min wall): {w['ratio_min_wall']:.2f} ({verdict} 15%)."]
-        if "ratio_min_cpu" in w:
-            lines.append(
-                f"- nst / plain (min CPU seconds, user + system): {w['ratio_min_cpu']:.2f}: "
-                "CPU time hardly depends on other processes, wall time does."
-            )
-    if imports:
-        top = ", ".join(f"{k} {v:.2f}" for k, v in list(imports["packages_s"].items())[:8])
-        lines += [
-            "",
-            f"### Imports of a run: {imports['total_s']:.2f} s (`-X importtime`, self time)",
-            "",
-            f"- by package (s): {top}",
-        ]
-        for module, found in imports["chains"].items():
-            if not found:
-                lines.append(f"- `{module}`: not imported")
-                continue
-            path = " <- ".join(f"`{name}`" for name in crossings(found))
-            lines.append(f"- `{module}` ({found[0][1]:.2f} s with what it imports) <- {path}")
+    verdict = "within" if w["ratio_min_wall"] <= 1.15 else "not within"
+    lines += ["", f"- nst / plain (min wall): {w['ratio_min_wall']:.2f} ({verdict} 15%)."]
+    if "ratio_min_cpu" in w:
+        lines.append(
+            f"- nst / plain (min CPU seconds, user + system): {w['ratio_min_cpu']:.2f}: "
+            "CPU time hardly depends on other processes, wall time does."
+        )
     return lines
+
+
+def _imports_markdown(imports: dict[str, Any]) -> list[str]:
+    """Import seconds per package and the chain that pulls in each watched module."""
+    top = ", ".join(f"{k} {v:.2f}" for k, v in list(imports["packages_s"].items())[:8])
+    lines = [
+        "",
+        f"### Imports of a run: {imports['total_s']:.2f} s (`-X importtime`, self time)",
+        "",
+        f"- by package (s): {top}",
+    ]
+    for module, found in imports["chains"].items():
+        if not found:
+            lines.append(f"- `{module}`: not imported")
+            continue
+        path = " <- ".join(f"`{name}`" for name in crossings(found))
+        lines.append(f"- `{module}` ({found[0][1]:.2f} s with what it imports) <- {path}")
+    return lines
+
+
+def markdown(whole: dict[str, Any], imports: dict[str, Any]) -> list[str]:
+    """The whole-process and import sections (each only when measured)."""
+    return (_whole_markdown(whole) if whole else []) + (
+        _imports_markdown(imports) if imports else []
+    )

@@ -63,6 +63,22 @@ def user_config_dirs(argv: Sequence[str] = ()) -> list[Path]:
     return dirs
 
 
+def group_files(group: str, dirs: Sequence[Path] | None = None) -> dict[str, Path]:
+    """``{option: file}`` of a config group: the stems of ``<dir>/<group>/*.yaml`` over ``dirs``
+    (default: :func:`user_config_dirs`, so ``$NST_CONFIG_DIR``'s options count), the first dir
+    winning, sorted by option. The one place that lists a group's options from the files."""
+    found: dict[str, Path] = {}
+    for d in user_config_dirs() if dirs is None else dirs:
+        for path in sorted((d / group).glob("*.yaml")):
+            found.setdefault(path.stem, path)
+    return dict(sorted(found.items()))
+
+
+def group_options(group: str, dirs: Sequence[Path] | None = None) -> list[str]:
+    """The options of a config group, sorted (``group_options("style_loss")``: gram, ...)."""
+    return list(group_files(group, dirs))
+
+
 def compose_many(override_lists: Sequence[Sequence[str]]) -> list[DictConfig]:
     """``conf/config.yaml`` composed with each override list; Hydra's errors become one line."""
     from hydra import compose as hydra_compose

@@ -21,7 +21,12 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
-from nst_research.configs.compose import CONF_DIR, EXPERIMENTS_DIR, user_config_dirs
+from nst_research.configs.compose import (
+    CONF_DIR,
+    EXPERIMENTS_DIR,
+    group_files,
+    user_config_dirs,
+)
 from nst_research.configs.schema import GROUPS
 
 EXAMPLES = (
@@ -57,15 +62,6 @@ def shorten(text: str, width: int) -> str:
     if len(text) <= width:
         return text
     return text[: width - 3].rsplit(" ", 1)[0].rstrip(",;:(") + "..."
-
-
-def options(dirs: Sequence[Path], group: str) -> dict[str, Path]:
-    """``{option: file}`` of a group over the config dirs, the first dir winning."""
-    found: dict[str, Path] = {}
-    for d in dirs:
-        for path in sorted((d / group).glob("*.yaml")):
-            found.setdefault(path.stem, path)
-    return dict(sorted(found.items()))
 
 
 def config_defaults(config: Path) -> dict[str, tuple[str, str]]:
@@ -118,7 +114,7 @@ def render(argv: Sequence[str] = ()) -> str:
         "== Config groups (group=option; * = default) ==",
     ]
     for group in GROUPS:
-        opts = options(dirs, group)
+        opts = group_files(group, dirs)
         if not opts:
             continue
         default, comment = defaults.get(group, ("", ""))
@@ -127,7 +123,7 @@ def render(argv: Sequence[str] = ()) -> str:
         lines += _option_lines(opts, chosen)
     lines += ["", "== Presets (+ablation=NAME, +search=NAME: sweeps of the options above) =="]
     for group in PRESETS:
-        opts = options([*dirs[:1], EXPERIMENTS_DIR], group)
+        opts = group_files(group, [*dirs[:1], EXPERIMENTS_DIR])
         if opts:
             lines.append(f"  +{group}")
             lines += _option_lines(opts, set())

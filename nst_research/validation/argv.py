@@ -12,7 +12,7 @@ from pathlib import Path
 from omegaconf import DictConfig, OmegaConf
 
 from nst_research.configs.compose import CONF_DIR as _CONF_DIR
-from nst_research.configs.compose import user_config_dirs
+from nst_research.configs.compose import group_options, user_config_dirs
 from nst_research.configs.schema import GROUPS, LIST_GROUPS, NSTSchema
 from nst_research.validation.overrides import did_you_mean
 
@@ -30,7 +30,7 @@ def check_group_choices(argv: list[str]) -> str | None:
         key = key.lstrip("+~")
         if not sep or key not in GROUPS:
             continue
-        options = sorted({p.stem for d in dirs for p in (d / key).glob("*.yaml")})
+        options = group_options(key, dirs)
         if key in LIST_GROUPS:  # eval=[style,ssim], or a sweep of lists: [style],[ssim]
             value = value.replace("[", "").replace("]", "")
         for choice in value.split(","):
