@@ -15,6 +15,7 @@ from nst_research.configs.names import LOSS_STYLE
 from nst_research.engine.parts import check
 from nst_research.errors import ConfigError
 from nst_research.loss.functional import gaussian_fit, mmd2_gaussian, points, quantiles
+from nst_research.loss.seeded import SeededLoss
 from nst_research.loss.style import (
     MeanStdLoss,
     MMDLoss,
@@ -22,7 +23,6 @@ from nst_research.loss.style import (
     SlicedWassersteinLoss,
     WassersteinLoss,
 )
-from nst_research.loss.seeded import SeededLoss
 from nst_research.loss.terms import GramLoss
 from tests.conftest import REPO
 

@@ -15,8 +15,8 @@ from omegaconf import DictConfig
 from nst_research.configs.names import LOSS_TOTAL
 from nst_research.engine import memory
 from nst_research.engine.build import apply_fast_gpu, build_module, read_inputs
-from nst_research.engine.parts import check
 from nst_research.engine.module import StyleTransfer
+from nst_research.engine.parts import check
 
 
 class PlainSetup:
