@@ -29,8 +29,18 @@ METHODS: dict[str, list[str]] = {
     "mrf": ["style_loss=mrf"],
     "gatys2016_avgpool": ["model.pooling=avg"],
 }
-# The metrics every job computes (conf/eval/*.yaml); lpips skips itself without weights.
-EVAL = ["style", "content", "ssim", "colour", "cfsd", "histogram", "random", "lpips"]
+
+
+def all_metrics() -> list[str]:
+    """The metrics every job computes: every option of ``conf/eval`` (and a user's config dir),
+    the default four first; lpips skips itself without weights."""
+    from nst_research.configs.compose import group_options
+
+    default = ["style", "content", "ssim", "colour"]
+    found = group_options("eval")
+    return [m for m in default if m in found] + [m for m in found if m not in default]
+
+
 _NAME = re.compile(r"^[A-Za-z0-9_.-]+$")
 
 
@@ -96,7 +106,7 @@ class Plan:
     iterations: int
     seed: int = 0
     overrides: list[str] = field(default_factory=list)
-    eval: list[str] = field(default_factory=lambda: list(EVAL))
+    eval: list[str] = field(default_factory=all_metrics)
 
     @property
     def settings(self) -> dict:
