@@ -12,6 +12,7 @@ from pathlib import Path
 
 from nst_research.errors import ConfigError
 from nst_research.figures.recipes_2017 import colour_figure, space_figure
+from nst_research.figures.recipes_losses import style_losses_figure
 from nst_research.figures.specs import FigureSpec, Tile, fmt_ratio, layer_key, layer_range
 
 # The paper's CVPR 2016 names of the classic images (see nst_research/io/data.py).
@@ -222,63 +223,6 @@ def _fig6() -> FigureSpec:
     )
 
 
-MRF_LI_WAND = ("layers.style=[relu3_1,relu4_1]", "style_loss.scale=0.02")
-# style_loss= option -> (column label, the tile's overrides). mrf runs on Li & Wand's layers
-# (relu3_1, relu4_1): dense patch matching on relu1_1 costs about 20x gram per iteration at 256 px
-# (experiments/bench), and those are the paper's layers; its scale is set for them
-# (conf/layers/li_wand2016.yaml).
-STYLE_LOSS_TILES = (
-    ("gram", "gram\n(Gatys et al.)", ()),
-    ("mean_std", "mean_std\n(Li et al.)", ()),
-    ("mmd", "mmd, gaussian\n(Li et al.)", ()),
-    ("wasserstein", "wasserstein\n(Gaussian W2)", ()),
-    ("sliced_wasserstein", "sliced_wasserstein\n(Heitz et al.)", ()),
-    ("mrf", "mrf, relu3_1+4_1\n(Li & Wand)", MRF_LI_WAND),
-)
-STYLE_LOSS_PAIRS = (
-    ("tubingen.jpg", "starry_night.jpg"),
-    ("golden_gate.jpg", "the_scream.jpg"),
-)
-
-
-def _style_losses() -> FigureSpec:
-    """Every style_loss= option on the same features, optimiser and images, two pairs."""
-    tiles = []
-    for i, (content, style) in enumerate(STYLE_LOSS_PAIRS):
-        tiles.append(Tile(i, 0, "content", image=content))
-        tiles.append(Tile(i, 1, "style", image=style))
-        for j, (option, _, extra) in enumerate(STYLE_LOSS_TILES, start=2):
-            tiles.append(
-                Tile(
-                    i,
-                    j,
-                    "",
-                    task="stylize",
-                    key=f"{Path(content).stem}-{option}",
-                    content=content,
-                    style=style,
-                    overrides=(f"style_loss={option}", *extra),
-                )
-            )
-    return FigureSpec(
-        name="style_losses",
-        title="What is style? Six style statistics on the same VGG19 features",
-        shows="Each style_loss= option (gram, mean_std, mmd, wasserstein, sliced_wasserstein, "
-        "mrf) at its default weight, with the project's reference settings (relu taps, max "
-        "pooling, content init, L-BFGS), on Neckarfront x The Starry Night and Golden Gate x The "
-        "Scream; the evaluation scores under each tile.",
-        content="tubingen.jpg",
-        style="starry_night.jpg",
-        ratio=1e-3,
-        row_labels=tuple(
-            f"{TITLES.get(c, Path(c).stem)}\n× {TITLES[s]}" for c, s in STYLE_LOSS_PAIRS
-        ),
-        col_labels=("", "", *(label for _, label, _ in STYLE_LOSS_TILES)),
-        tiles=tuple(tiles),
-        settings="reference",
-    )
-
-
 FIGURES: dict[str, FigureSpec] = {
     f.name: f
     for f in (
@@ -287,7 +231,7 @@ FIGURES: dict[str, FigureSpec] = {
         _fig4(),
         _fig5(),
         _fig6(),
-        _style_losses(),
+        style_losses_figure(TITLES),
         colour_figure(TITLES),
         space_figure(TITLES),
     )
