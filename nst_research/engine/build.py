@@ -76,10 +76,15 @@ def read_inputs(cfg: DictConfig, parts: Parts) -> Inputs:
     return load_inputs(spec)
 
 
-def build_module(parts: Parts, inputs: Inputs) -> tuple[StyleTransfer, str]:
-    """The frozen extractor (its weights' hash) and the module holding the image."""
+def build_module(
+    parts: Parts, inputs: Inputs, extractor: tuple[torch.nn.Module, str] | None = None
+) -> tuple[StyleTransfer, str]:
+    """The frozen extractor (its weights' hash) and the module holding the image.
+
+    ``extractor``: one already built, and its hash (batched problems share one); None: built here.
+    """
     backbone = parts.backbone
-    extractor, weights_hash = backbone.extractor(parts.objective.layers())
+    extractor, weights_hash = extractor or backbone.extractor(parts.objective.layers())
     module = StyleTransfer(
         extractor=extractor,
         preprocess=backbone.preprocess,
@@ -237,12 +242,15 @@ def build(
     group: str | None = None,
     resume_from: Path | None = None,
     parts: Parts | None = None,
+    extractor: tuple[torch.nn.Module, str] | None = None,
+    make_trainer: Callable[..., Any] | None = None,
 ) -> Run:
     """Check the config, load images and weights, then create the run dir, logger and Trainer.
 
     Nothing is written before every check has passed. ``resume_from``: a ``checkpoint.ckpt`` of
     an earlier run of the same config (``fit`` goes on from it). ``parts``: :func:`check`'s result
-    if the caller has it already.
+    if the caller has it already. ``extractor``, ``make_trainer``: a shared extractor (see
+    :func:`build_module`) and a stand-in for :func:`_trainer`'s signature (batched problems).
     """
     t_start = time.perf_counter()
     parts = parts if parts is not None else check(cfg)
@@ -251,7 +259,7 @@ def build(
     pl.seed_everything(parts.seed, workers=False, verbose=False)
     _warn_short_schedule(parts.stages, int(cfg.iterations))
     inputs = read_inputs(cfg, parts)
-    module, weights_hash = build_module(parts, inputs)
+    module, weights_hash = build_module(parts, inputs, extractor)
     provenance = run_provenance(cfg, parts, inputs, module, weights_hash, group, resume_from)
     if resume_from is not None:  # the same images and weights as the run it goes on from
         check_hashes(resume_from, provenance["hashes"])
@@ -263,7 +271,7 @@ def build(
     shown = (inputs.shown_content, inputs.shown_style)
     scorer = Scorer(*shown, parts.eval) if parts.eval else None
     evaluate = Evaluate(scorer, int(cfg.snapshot_every)) if scorer else None
-    trainer = _trainer(cfg, run_dir, logger, history, evaluate)
+    trainer = (make_trainer or _trainer)(cfg, run_dir, logger, history, evaluate)
     if logger:
         resolved = OmegaConf.to_container(cfg, resolve=True)
         logger.log_hyperparams({**resolved, "provenance": provenance})

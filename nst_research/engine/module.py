@@ -248,6 +248,15 @@ class StyleTransfer(pl.LightningModule):
 
         before = self.param.detach().clone()
         opt.step(closure=closure)
+        if self.end_step(int(self.global_step), captured, before, start):
+            self.trainer.should_stop = True
+
+    def end_step(
+        self, step: int, captured: dict[str, Tensor], before: Tensor, start: float
+    ) -> bool:
+        """After the optimiser's step: the record of ``step`` from the losses ``captured`` at the
+        iterate it started from (``before``); a diverged step goes back to the last good image.
+        Returns whether the run must stop (it diverged). ``nst_research.batched`` calls it too."""
         # One host sync per step for all the losses (L-BFGS syncs every step anyway); logging and
         # the progress bar read these floats, so they add no further syncs.
         values = torch.stack([v.float() for v in captured.values()]).tolist()
@@ -257,16 +266,16 @@ class StyleTransfer(pl.LightningModule):
             with torch.no_grad():
                 self.param.copy_(self.last_good)
             self.status = RunStatus.DIVERGED
-            self.record = StepRecord(int(self.global_step), losses, 0.0, self.status)
-            self.trainer.should_stop = True
-            return
+            self.record = StepRecord(step, losses, 0.0, self.status)
+            return True
         self.last_good.copy_(before)
         if self.spec is not None and self.spec.scheduler is not None:
             self.spec.scheduler.step()
         now = time.perf_counter()
         elapsed = now - (self._step_start if self._step_start is not None else start)
         self._step_start = now
-        self.record = StepRecord(int(self.global_step), losses, elapsed, self.status)
+        self.record = StepRecord(step, losses, elapsed, self.status)
+        return False
 
     # --- images ---------------------------------------------------------------------------------
 
