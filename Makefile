@@ -15,7 +15,7 @@ QUICK ?=
 SETTINGS ?= paper
 
 .DEFAULT_GOAL := help
-.PHONY: help install lock run test test-fast lint format bench data report figures figure figures-check clean
+.PHONY: help install lock run test test-fast lint format bench bench-methods data report figures figure figures-check clean
 
 help: ## show this help
 	@grep -hE '^[a-zA-Z_-]+:.*?## ' $(MAKEFILE_LIST) | awk 'BEGIN {FS = ":.*?## "}; {printf "  make %-14s %s\n", $$1, $$2}'
@@ -54,6 +54,9 @@ format: $(STAMP) ## ruff fix and format
 
 bench: $(STAMP) ## benchmark: harness vs a plain PyTorch loop, s/iteration side by side
 	$(PY) experiments/bench/bench.py $(ARGS)
+
+bench-methods: $(STAMP) ## seconds per method= preset at 256 and 512 px side by side (experiments/bench/methods.py)
+	$(PY) experiments/bench/methods.py --sizes 256 512 $(ARGS)
 
 data: $(STAMP) ## download the classic images into data/ (sha256-checked)
 	$(PY) -m nst_research.io.data --dest data

@@ -164,8 +164,8 @@ def test_batchable_keys_do_not_change_the_batch_key(compose, key):
 
 
 def test_memory_estimate_caps_the_batch(compose, monkeypatch):
-    from nst_research.engine import memory
     from nst_research.batched import keys
+    from nst_research.engine import memory
 
     cfg = compose(["size=32"])
     parts = check(cfg)

@@ -98,6 +98,9 @@ def build_module(
         later=inputs.stages[1:],
         upsample_mode=parts.schedule.upsample,
         param=parts.param,
+        ema=getattr(parts.schedule, "ema", None),
+        warm_start=getattr(parts.schedule, "warm_start", False),
+        content_decay=getattr(parts.schedule, "content_decay", 1.0),
     )
     if inputs.masks is not None:
         parts.objective.style.set_masks(inputs.masks)

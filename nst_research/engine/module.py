@@ -20,6 +20,7 @@ from nst_research.configs.names import LOSS_TOTAL
 from nst_research.engine.recall import LastEvaluation
 from nst_research.engine.status import RunStatus, StepRecord
 from nst_research.loss.terms import Objective
+from nst_research.methods.averaging import ImageAverage, carry_moments
 from nst_research.optimisation.optimizers import OptimizerSpec
 from nst_research.optimisation.schedules import StageImages, stage_at, upsample
 from nst_research.params.base import Parametrisation
@@ -49,15 +50,15 @@ class StyleTransfer(pl.LightningModule):
             one parameter ``self.param`` is ``param.encode(image)``; ``self.image`` decodes it,
             and is what every loss, snapshot and metric sees. ``last_good`` (the divergence
             restore) and the L-BFGS recall are kept in parameter space.
+        ema, warm_start, content_decay: the schedule's keys (:mod:`nst_research.optimisation.schedules`).
 
     The image is optimised in the extractor's input space (for caffe weights BGR 0..255 minus the
     mean), as in the reference implementations, so learning rates carry over from them. Each step
     leaves a :class:`StepRecord` in ``self.record`` for the callbacks.
 
-    Stages: at the first step of a later stage the image is upsampled to that stage's size (in
-    input space), the content and style images and targets are replaced by the stage's, and a
-    fresh optimiser is made for the new image (L-BFGS's history is of the old size). The step
-    count goes on, so every record is continuous across stages; a checkpoint records its stage.
+    Stages: at a later stage's first step the image is upsampled to its size (input space), the
+    images and targets are the stage's, and a fresh optimiser is made (L-BFGS's history is of the
+    old size). Steps count on across stages; a checkpoint records its stage.
     """
 
     def __init__(
@@ -74,6 +75,9 @@ class StyleTransfer(pl.LightningModule):
         later: Sequence[StageImages] = (),
         upsample_mode: str = "bilinear",
         param: Parametrisation | None = None,
+        ema: float | None = None,
+        warm_start: bool = False,
+        content_decay: float = 1.0,
     ) -> None:
         super().__init__()
         self.bf16 = bf16
@@ -102,6 +106,9 @@ class StyleTransfer(pl.LightningModule):
         self.last_evaluation = LastEvaluation()
         # Loss evaluations this process ran (forward + backward) and recalled (metrics.json).
         self.evaluations = {"computed": 0, "recalled": 0}
+        self.warm_start, self.content_decay = warm_start, content_decay
+        self.content_weight = objective.content_weight  # the first stage's (content_decay)
+        self.average = None if ema is None else ImageAverage(ema, self.image.detach())
 
     @property
     def image(self) -> Tensor:
@@ -130,14 +137,21 @@ class StyleTransfer(pl.LightningModule):
         self.param = nn.Parameter(encoded.contiguous())
         self.last_good = self.param.detach().clone()
         self.stage = index
+        self.objective.content_weight = self.content_weight * self.content_decay**index
+        if self.average is not None:  # the stage's start is its average's first sample
+            self.average.reset(self.image.detach())
 
     def _next_stage(self, index: int) -> None:
         """Go on at stage ``index`` from the current image, upsampled (first step of the stage):
         decoded, upsampled, encoded again at the new size."""
         hw = tuple(self.stages[index].content.shape[-2:])
-        self.enter_stage(index, upsample(self.image.detach(), hw, self.upsample_mode))
+        old_shape, old = self.image.shape, self.spec.optimizer if self.spec else None
+        self.enter_stage(index, upsample(self.shown_image(), hw, self.upsample_mode))
         self.compute_targets()
         self.spec = self.optimizer_factory([self.param])
+        if self.warm_start and old is not None:
+            new = self.spec.optimizer
+            carry_moments(old, new, self.parametrisation, old_shape, self.content_image.shape)
         self.trainer.strategy.optimizers = [self.spec.optimizer]
 
     # --- targets and losses ---------------------------------------------------------------------
@@ -155,14 +169,11 @@ class StyleTransfer(pl.LightningModule):
         stage; a schedule's next stage computes its own)."""
         self.last_evaluation.clear()  # losses of the old targets (a new stage)
         objective = self.objective
-        if objective.content_layers:
-            feats = self._features(self.content_image)
-            objective.content.set_targets(feats, objective.content_layers)
-        if objective.style_layers:
-            for i, name in enumerate(self.style_names):
-                if objective.style.used(i):
-                    feats = self._features(getattr(self, name))
-                    objective.style.set_style_targets(i, feats, objective.style_layers)
+        if objective.wants_content:
+            objective.set_content_targets(self._features(self.content_image), self.content_image)
+        for i, name in enumerate(self.style_names):
+            if objective.wants_style(i):
+                objective.set_style_targets(i, self._features(getattr(self, name)))
 
     def on_fit_start(self) -> None:
         self.compute_targets()
@@ -225,7 +236,8 @@ class StyleTransfer(pl.LightningModule):
 
     def train_dataloader(self):
         n = self.trainer.max_steps if self.trainer and self.trainer.max_steps > 0 else 1
-        return torch.utils.data.DataLoader(_Steps(n), batch_size=None)
+        # a sized dummy dataset: there is no data, one item per optimiser iteration
+        return torch.utils.data.DataLoader(range(n), batch_size=None)
 
     def on_train_batch_start(self, batch, batch_idx: int) -> None:
         # Before the step's optimisation loop starts, so Lightning counts the new optimiser's steps.
@@ -269,6 +281,8 @@ class StyleTransfer(pl.LightningModule):
             self.record = StepRecord(step, losses, 0.0, self.status)
             return True
         self.last_good.copy_(before)
+        if self.average is not None:
+            self.average.update(self.image.detach())
         if self.spec is not None and self.spec.scheduler is not None:
             self.spec.scheduler.step()
         now = time.perf_counter()
@@ -280,21 +294,12 @@ class StyleTransfer(pl.LightningModule):
     # --- images ---------------------------------------------------------------------------------
 
     @torch.no_grad()
+    def shown_image(self) -> Tensor:  # in input space: what the run shows and carries on
+        return self.average.get() if self.average is not None else self.image.detach()
+
+    @torch.no_grad()
     def rgb(self) -> Tensor:
         """The current image as (1, 3, H, W) RGB in [0, 1] (clamped), on the module's device, as
         the run shows it (after ``shown``)."""
-        rgb = self.preprocess.inverse(self.image.detach()).clamp(0, 1)
+        rgb = self.preprocess.inverse(self.shown_image()).clamp(0, 1)
         return rgb if self.shown is None else self.shown(rgb).clamp(0, 1)
-
-
-class _Steps(torch.utils.data.Dataset):
-    """A sized dummy dataset: there is no data, one item per optimiser iteration."""
-
-    def __init__(self, n: int) -> None:
-        self.n = n
-
-    def __len__(self) -> int:
-        return self.n
-
-    def __getitem__(self, i: int) -> int:
-        return i

@@ -30,6 +30,8 @@ from nst_research.controls.styles import StyleSet
 from nst_research.errors import ConfigError
 from nst_research.evaluation.metrics import parse_objective
 from nst_research.loss.terms import FeatureLoss, Objective
+from nst_research.methods.addons import addons_of
+from nst_research.methods.averaging import check_carried
 from nst_research.optimisation.schedules import Single, Stage
 from nst_research.params.base import Parametrisation
 from nst_research.params.pixels import Pixels
@@ -78,11 +80,12 @@ def check(cfg: DictConfig) -> Parts:
         content_weight=loss.content_weight,
         style_weight=loss.style_weight,
         tv_weight=loss.tv_weight,
+        addons=addons_of(loss),
     )
     seed = int(cfg.seed) if cfg.seed is not None else int(torch.seed() % 2**31)
     objective.reseed(seed)  # terms that draw at random (sliced_wasserstein, mmd) draw from it
     optimizer = instantiate_choice(cfg.optimizer, "optimizer")
-    optimizer([torch.nn.Parameter(torch.zeros(1))])  # its settings are checked when it is built
+    probe = optimizer([torch.nn.Parameter(torch.zeros(1))])  # its settings are checked when built
     metrics = {
         str(k): instantiate_choice(v, f"eval.{k}") for k, v in (cfg.get("eval") or {}).items()
     }
@@ -93,6 +96,7 @@ def check(cfg: DictConfig) -> Parts:
     # runs recorded before schedules existed have no schedule key: one stage
     schedule = instantiate_choice(cfg.schedule, "schedule") if cfg.get("schedule") else Single()
     stages = schedule.stages(int(cfg.size), int(cfg.iterations))
+    check_carried(probe.optimizer, getattr(schedule, "warm_start", False))
     if len(stages) > 1 and not optimises(cfg):
         raise ConfigError(f"method={cfg.method.name} does not optimise: use schedule=none")
     return Parts(
@@ -131,6 +135,8 @@ def style_term(cfg: DictConfig, weights: list[float]) -> FeatureLoss:
     """The configured style loss; for several styles or masks, a :class:`StyleSet` of copies."""
     term = instantiate_choice(cfg.style_loss, "style_loss")
     guided = masks_on(cfg.get("masks"))
+    if getattr(term, "whole", False) and (len(weights) > 1 or guided):
+        raise ConfigError("style_loss=remd_hypercolumn takes one style and no masks; use remd")
     return StyleSet(term, weights, guided) if len(weights) > 1 or guided else term
 
 

@@ -13,6 +13,7 @@ from pathlib import Path
 from nst_research.errors import ConfigError
 from nst_research.figures.recipes_2017 import colour_figure, space_figure
 from nst_research.figures.recipes_losses import style_losses_figure
+from nst_research.figures.recipes_methods import methods_figure
 from nst_research.figures.specs import FigureSpec, Tile, fmt_ratio, layer_key, layer_range
 
 # The paper's CVPR 2016 names of the classic images (see nst_research/io/data.py).
@@ -234,6 +235,7 @@ FIGURES: dict[str, FigureSpec] = {
         style_losses_figure(TITLES),
         colour_figure(TITLES),
         space_figure(TITLES),
+        methods_figure(TITLES),
     )
 }
 

@@ -74,7 +74,7 @@ def tile_overrides(fig: FigureSpec, tile: Tile, opts: Options) -> list[str]:
     s = SETTINGS[settings_name(fig, opts)]
     content = find_image(tile.content or fig.content).resolve()
     style = find_image(tile.style or fig.style).resolve()
-    ov = list(s.overrides)
+    ov = list(s.overrides) if tile.method is None else [f"method={tile.method}"]
     if tile.task != "stylize":
         ov.append(f"task={tile.task}")
     if tile.styles:
@@ -82,11 +82,11 @@ def tile_overrides(fig: FigureSpec, tile: Tile, opts: Options) -> list[str]:
         ov += [f"content={_value(str(content))}", f"style=[{paths}]"]
     else:
         ov += [f"content={_value(str(content))}", f"style={_value(str(style))}"]
-    if tile.task == "stylize":
+    if tile.task == "stylize" and tile.method is None:  # a method keeps its own init and weights
         ov.append(f"init={tile.init or s.init}")
         cw, sw = s.weights(tile.ratio if tile.ratio is not None else fig.ratio)
         ov += [f"loss.content_weight={_number(cw)}", f"loss.style_weight={_number(sw)}"]
-    else:
+    elif tile.task != "stylize":
         ov.append("init=noise")  # the reconstructions of Fig. 1 start from white noise
     if tile.content_layers is not None:
         ov.append(f"layers.content=[{','.join(s.layer(n) for n in tile.content_layers)}]")
@@ -197,17 +197,23 @@ SCORES_NOTE = (
 )
 
 
+PRESETS_NOTE = "each column runs its method= preset's own settings (conf/method/NAME.yaml)"
+
+
 def scores_text(scores: dict[str, float]) -> str:
     """A run's evaluation scores as the line under its tile, e.g. ``style 0.18  content 0.35``."""
     parts = [f"{word} {scores[key]:.2f}" for word, key in SCORES if key in scores]
     return "  ".join(parts)
 
 
-def _caption(opts: Options, scores: bool = False, inits: Sequence[str | None] = ()) -> str:
+def _caption(
+    opts: Options, scores: bool = False, inits: Sequence[str | None] = (), presets: bool = False
+) -> str:
     """The figure's caption: settings, size, iterations, extra overrides, what the scores are.
 
     ``inits``: the run tiles' own inits (None: the settings'); when they all start elsewhere than
     the settings do (the 2017 recipes start from the content), the summary says so.
+    ``presets``: every run tile is a ``method=`` preset with its own settings.
     """
     mode = "quick, " if opts.quick else ""
     how = f"overrides: {' '.join(opts.extra)}" if opts.extra else "L-BFGS, caffe VGG19"
@@ -216,6 +222,8 @@ def _caption(opts: Options, scores: bool = False, inits: Sequence[str | None] = 
     own = {i for i in inits if i is not None}
     if inits and None not in inits and len(own) == 1 and own != {settings.init}:
         summary = summary.replace(f"{settings.init} init", f"{own.pop()} init")
+    if presets:
+        summary, how = PRESETS_NOTE, how.replace("L-BFGS, ", "")
     lines = [
         summary,
         f"{mode}{opts.size} px, {opts.iterations} iterations, {how}",
@@ -273,8 +281,11 @@ def make_figure(
         images[pos] = load_rgb(res.image)
         notes[pos] = res.status
         under[pos] = scores_text(res.scores)
+        if fig.show_seconds and res.status != NOT_RUN:
+            under[pos] = f"{under[pos]}  {res.seconds:.0f} s".strip()
     inits = [t.init for t in fig.tiles if t.task is not None]
-    caption = _caption(opts, scores=any(under.values()), inits=inits)
+    presets = all(t.method is not None for t in fig.runs)
+    caption = _caption(opts, scores=any(under.values()), inits=inits, presets=presets)
     grid = assemble(fig, images, out / name, caption, opts.settings, notes, under)
     manifest = _manifest(name, opts, grid, results, time.perf_counter() - start)
     write_json(root / "figure.json", manifest)

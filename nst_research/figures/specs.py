@@ -35,6 +35,9 @@ class Tile:
     seed: int = 0
     styles: tuple[str, ...] | None = None  # several style images (style=[...]), instead of style
     overrides: tuple[str, ...] = ()
+    # a method preset (method=NAME): the tile runs with the preset's own settings, so the
+    # figure's settings, init and ratio are not applied (only images, size, iterations, seed)
+    method: str | None = None
 
     @property
     def is_run(self) -> bool:
@@ -59,6 +62,7 @@ class FigureSpec:
     col_labels: tuple[str, ...]
     tiles: tuple[Tile, ...]
     settings: str | None = None
+    show_seconds: bool = False  # each run tile's wall seconds beside its scores
 
     @property
     def shape(self) -> tuple[int, int]:

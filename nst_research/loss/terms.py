@@ -30,6 +30,7 @@ from nst_research.loss.functional import (
     style_loss,
     tv_loss,
 )
+from nst_research.methods.addons import AddOns
 
 
 class FeatureLoss(nn.Module):
@@ -150,6 +151,7 @@ class Objective(nn.Module):
 
     Gatys et al. 2016, eq. 7 (plus TV). ``content_layers`` / ``style_layers`` map layer names to
     their weights w_l; a term whose overall weight is 0 has no layers (and costs nothing).
+    ``addons``: the histogram and Laplacian terms (:class:`AddOns`; None: off), added to the total.
     """
 
     def __init__(
@@ -162,6 +164,7 @@ class Objective(nn.Module):
         content_weight: float = 1.0,
         style_weight: float = 1.0,
         tv_weight: float = 0.0,
+        addons: AddOns | None = None,
     ) -> None:
         super().__init__()
         self.content_weight, self.style_weight = float(content_weight), float(style_weight)
@@ -171,11 +174,39 @@ class Objective(nn.Module):
         )
         self.style_layers = {k: float(v) for k, v in style_layers.items()} if style_weight else {}
         self.content, self.style, self.tv = content_term, style_term, tv_term
+        self.addons = addons if addons is not None else AddOns()
+
+    @property
+    def wants_content(self) -> bool:
+        """Whether a term needs the content image's targets."""
+        return bool(self.content_layers) or bool(self.addons.laplacian_weight)
+
+    def wants_style(self, index: int) -> bool:
+        """Whether a term needs style ``index``'s targets (add-ons: the first style's)."""
+        own = bool(self.style_layers) and self.style.used(index)
+        others = bool(self.addons.histogram_layers) or getattr(self.content, "needs_style", False)
+        return own or (index == 0 and others)
+
+    def set_content_targets(self, features: dict[str, Tensor], image: Tensor) -> None:
+        """The content image's features and (input space) image -> the terms' targets."""
+        if self.content_layers:
+            self.content.set_targets(features, self.content_layers)
+        self.addons.set_content(image)
+
+    def set_style_targets(self, index: int, features: dict[str, Tensor]) -> None:
+        """Style ``index``'s features -> the terms' targets."""
+        if self.style_layers and self.style.used(index):
+            self.style.set_style_targets(index, features, self.style_layers)
+        if index == 0:
+            self.addons.set_style(features)
+            if getattr(self.content, "needs_style", False):  # content_loss=nnst
+                self.content.set_style_features({n: features[n] for n in self.content_layers})
 
     def layers(self) -> list[str]:
         """The layers the extractor must return (weighted > 0)."""
         both = {**self.content_layers, **self.style_layers}
-        return [name for name, w in both.items() if w > 0]
+        extra = [n for n in self.addons.histogram_layers if n not in both]
+        return [name for name, w in both.items() if w > 0] + extra
 
     def reseed(self, seed: int) -> None:
         """Give the run's seed to both feature terms (``build.check`` calls this once)."""
@@ -197,15 +228,27 @@ class Objective(nn.Module):
         zero = image.new_zeros(())
         losses: dict[str, Tensor] = {}
         content = zero
-        for name, w in self.content_layers.items():
-            content = content + w * self.content(features[name], name)
+        if getattr(self.content, "whole", False):  # hypercolumns: all layers in one call
+            if self.content_layers:
+                content = self.content.forward_all(features, self.content_layers)
+        else:
+            for name, w in self.content_layers.items():
+                content = content + w * self.content(features[name], name)
         style = zero
-        for name, w in self.style_layers.items():
-            term = w * self.style(features[name], name)
-            losses[style_layer_key(name)] = term
-            style = style + term
+        if getattr(self.style, "whole", False):  # no per-layer terms to log
+            if self.style_layers:
+                style = self.style.forward_all(features, self.style_layers)
+        else:
+            for name, w in self.style_layers.items():
+                term = w * self.style(features[name], name)
+                losses[style_layer_key(name)] = term
+                style = style + term
         tv = self.tv(image) if self.tv_weight else zero
         total = self.content_weight * content + self.style_weight * style + self.tv_weight * tv
+        if self.addons.active:
+            extra = self.addons(features, image)
+            losses.update(extra)
+            total = total + self.addons.weighted(extra)
         losses.update({LOSS_CONTENT: content, LOSS_STYLE: style, LOSS_TV: tv, LOSS_TOTAL: total})
         return losses
 

@@ -7,11 +7,16 @@
   layers at once); this compares each layer on its own, so it fits every backbone and layer set.
 - ``histogram``: Risser et al.'s histogram loss (:mod:`nst_research.methods.addons`), each channel
   matched to the style's exactly.
+- ``neighbour``: NNST's fit (:mod:`nst_research.methods.neighbours`): each output feature replaced
+  by its nearest style feature under the centred cosine distance, the image fitted to those
+  targets by the cosine distance; per layer, the targets found anew at every iteration from the
+  output alone (NNST: once per scale, from hypercolumns of a blend of output and content).
 """
 
 from __future__ import annotations
 
 import torch
+import torch.nn.functional as F
 from torch import Tensor
 
 from nst_research.errors import ConfigError
@@ -20,6 +25,7 @@ from nst_research.loss.options import optional_integer, positive
 from nst_research.loss.seeded import SeededLoss
 from nst_research.loss.terms import FeatureLoss
 from nst_research.methods.addons import histogram_loss
+from nst_research.methods.neighbours import replace_by_nearest
 from nst_research.methods.remd import cosine_cost, moment_loss, relaxed_emd
 
 
@@ -79,3 +85,50 @@ class HistogramLoss(FeatureLoss):
 
     def extra_repr(self) -> str:
         return f"scale={self.scale:g}"
+
+
+class NeighbourLoss(SeededLoss):
+    """``style_loss=neighbour``: scale * mean_i (1 - cos(x_i, s_NN(i))) per layer, s_NN(i) the
+    style point nearest to x_i under the centred cosine distance (no gradient through the match).
+
+    x: the output's features at ``positions`` positions (all if fewer), s: the style's at
+    ``style_positions``; both re-drawn each iteration from the run's seed.
+    """
+
+    def __init__(
+        self,
+        positions: int | None = 4096,
+        style_positions: int | None = 4096,
+        scale: float = 1.0,
+    ) -> None:
+        super().__init__()
+        self.positions = optional_integer(positions, "style_loss.positions", minimum=1)
+        self.style_positions = optional_integer(
+            style_positions, "style_loss.style_positions", minimum=1
+        )
+        self.scale = positive(scale, "style_loss.scale")
+
+    def statistic(self, features: Tensor) -> Tensor:
+        return points(features)
+
+    def work_values(self, c: int, hw: int, style_hw: int) -> int:
+        n, m = min(self.positions or hw, hw), min(self.style_positions or style_hw, style_hw)
+        return style_hw * c + 3 * n * c + 2 * n * min(m, 4096)
+
+    def distance(
+        self, features: Tensor, target: Tensor, generator: torch.Generator | None = None
+    ) -> Tensor:
+        g = generator if generator is not None else self.generator()
+        x = subsample(points(features), self.positions, g)
+        s = subsample(target, self.style_positions, g)
+        total = features.new_zeros(())
+        for xb, sb in zip(x, s.expand(x.shape[0], -1, -1), strict=True):
+            target_b = replace_by_nearest(xb.detach(), sb)  # (n, C), as cosine_fit_loss, O(n)
+            total = total + (1 - F.cosine_similarity(xb, target_b, dim=1)).mean()
+        return self.scale * total / x.shape[0]
+
+    def extra_repr(self) -> str:
+        return (
+            f"positions={self.positions}, style_positions={self.style_positions}, "
+            f"scale={self.scale:g}"
+        )

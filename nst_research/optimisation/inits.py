@@ -59,3 +59,29 @@ def from_image(
     """``init=image init.path=PATH``: an image file, resized to the content's size."""
     image = load_image(resolve_image(path, "init image"), role="init image")
     return perturbed(_resized(image_to_tensor(image).clamp(0, 1), content), perturb, seed)
+
+
+def low_pass(image: Tensor, factor: int) -> Tensor:
+    """(1, 3, H, W) -> the image downsampled by ``factor`` (antialiased) and upsampled back
+    (bilinear): its coarse part. ``factor`` 1: the image itself."""
+    if isinstance(factor, bool) or not isinstance(factor, int) or factor < 1:
+        raise ConfigError(f"init.blur={factor!r} must be an integer >= 1 (a downsampling factor)")
+    if factor == 1:
+        return image
+    h, w = image.shape[-2:]
+    small = F.interpolate(
+        image, size=(max(1, h // factor), max(1, w // factor)), mode="bilinear", antialias=True
+    )
+    return F.interpolate(small, size=(h, w), mode="bilinear", align_corners=False)
+
+
+def blurred_content(content: Tensor, style: Tensor, seed: int, *, blur: int = 8) -> Tensor:
+    """``init=blurred_content``: the content's coarse part (NNST starts from a blurred content)."""
+    return low_pass(content, blur)
+
+
+def style_colour_band(content: Tensor, style: Tensor, seed: int, *, blur: int = 2) -> Tensor:
+    """``init=style_colour``: the style's mean colour plus the content's finest band
+    (``content - low_pass(content, blur)``), STROTSS's start."""
+    mean = style.mean(dim=(-2, -1), keepdim=True)
+    return mean + content - low_pass(content, blur)

@@ -184,3 +184,15 @@ def sgd(
     opt = torch.optim.SGD(params, lr=lr, momentum=momentum)
     sched = torch.optim.lr_scheduler.StepLR(opt, step_size=decay_every, gamma=decay_rate)
     return OptimizerSpec(opt, sched)
+
+
+def rmsprop(
+    params: Iterable[nn.Parameter],
+    lr: float = 0.5,
+    alpha: float = 0.99,
+) -> OptimizerSpec:
+    """RMSprop (STROTSS, Kolkin et al. 2019, optimises with it); ``alpha`` is torch's smoothing
+    constant of the squared-gradient average."""
+    _check(lr, "optimizer.lr")
+    _unit(alpha, "optimizer.alpha")
+    return OptimizerSpec(torch.optim.RMSprop(params, lr=lr, alpha=alpha))

@@ -10,6 +10,13 @@ when the step reaches its start.
 - ``schedule=pyramid`` (:class:`Pyramid`): coarse to fine, the high-resolution recipe of Gatys et
   al. (CVPR 2017, scale control): the image is first stylised at a low resolution, where the large
   structures form, then upsampled and refined at the next size, up to ``size``.
+- ``schedule=scales`` (:class:`Scales`): coarse to fine by a constant ratio from ``start`` px
+  (crowsonkb's sqrt(2) from 128; STROTSS's and NNST's 2 from 64).
+
+Every schedule takes two keys of how the optimisation runs (:mod:`nst_research.methods.averaging`):
+``ema`` (a decay: the run shows, and the next stage starts from, a bias-corrected exponential
+moving average of the image; null: off) and ``warm_start`` (Adam's moments carried into the next
+stage, resized; false: a fresh optimiser). Both off by default.
 """
 
 from __future__ import annotations
@@ -49,7 +56,26 @@ def stage_at(stages: list[Stage], step: int) -> int:
     return sum(1 for s in stages[1:] if s.start <= step)
 
 
-class Single:
+class Averaging:
+    """The keys every schedule takes: ``ema`` and ``warm_start`` (see the module docstring) and
+    ``content_decay``: the content weight is multiplied by it at each later stage (STROTSS
+    halves its alpha at each scale: 0.5; 1.0: unchanged)."""
+
+    def __init__(
+        self, ema: float | None = None, warm_start: bool = False, content_decay: float = 1.0
+    ) -> None:
+        if not (isinstance(content_decay, int | float) and content_decay > 0):
+            raise ConfigError(f"schedule.content_decay={content_decay!r} must be a number > 0")
+        self.content_decay = float(content_decay)
+        if ema is not None and not (isinstance(ema, int | float) and 0 <= ema < 1):
+            raise ConfigError(f"schedule.ema={ema!r} must be null or a decay in [0, 1), e.g. 0.99")
+        if not isinstance(warm_start, bool):
+            raise ConfigError(f"schedule.warm_start={warm_start!r} must be true or false")
+        self.ema = None if ema is None else float(ema)
+        self.warm_start = warm_start
+
+
+class Single(Averaging):
     """``schedule=none``: the whole run at ``size``."""
 
     upsample = "bilinear"
@@ -62,7 +88,7 @@ class Single:
         return {}
 
 
-class Pyramid:
+class Pyramid(Averaging):
     """``schedule=pyramid``: coarse to fine, each stage starting from the last one upsampled.
 
     Args:
@@ -82,7 +108,11 @@ class Pyramid:
         sizes: list[int] | None = None,
         iterations: list[int] | None = None,
         upsample: str = "bilinear",
+        ema: float | None = None,
+        warm_start: bool = False,
+        content_decay: float = 1.0,
     ) -> None:
+        super().__init__(ema, warm_start, content_decay)
         if upsample not in UPSAMPLE_MODES:
             raise ConfigError(
                 f"schedule.upsample={upsample!r} is not one of {', '.join(UPSAMPLE_MODES)}"
@@ -136,6 +166,64 @@ class Pyramid:
             "sizes": self.lower_sizes(int(size)),
             "iterations": self.lower_iterations(int(size), int(iterations)),
         }
+
+
+class Scales(Pyramid):
+    """``schedule=scales``: sizes ``round(size / ratio**i)`` down to ``start`` px, rising to ``size``.
+
+    crowsonkb/style-transfer-pytorch (``gen_scales``): ratio sqrt(2) from 128 px; STROTSS and
+    NNST: ratio 2 from 64 px. ``size <= start``: one stage at ``size``.
+
+    Args:
+        start: the smallest long side (px).
+        ratio: between neighbouring sizes (> 1).
+        first: the first stage's share of ``iterations=`` relative to each later stage's
+            (crowsonkb: 2, 1000 then 500 a scale); stages split the run in these proportions,
+            the last running the rest. Ignored when ``iterations`` (a list) is given.
+        sizes, iterations, upsample, ema, warm_start: as :class:`Pyramid` (``sizes`` given: used
+            instead of ``start`` and ``ratio``; a resumed run pins both lists).
+    """
+
+    def __init__(
+        self,
+        start: int = 128,
+        ratio: float = 2.0**0.5,
+        first: float = 1.0,
+        sizes: list[int] | None = None,
+        iterations: list[int] | None = None,
+        upsample: str = "bilinear",
+        ema: float | None = None,
+        warm_start: bool = False,
+        content_decay: float = 1.0,
+    ) -> None:
+        super().__init__(sizes, iterations, upsample, ema, warm_start, content_decay)
+        self.start = _positive(start, "schedule.start")
+        if not (isinstance(ratio, int | float) and ratio > 1):
+            raise ConfigError(f"schedule.ratio={ratio!r} must be a number > 1 (e.g. 2)")
+        if not (isinstance(first, int | float) and first > 0):
+            raise ConfigError(f"schedule.first={first!r} must be a number > 0")
+        self.ratio, self.first = float(ratio), float(first)
+
+    def lower_sizes(self, size: int) -> list[int]:
+        if self.sizes is not None:
+            return super().lower_sizes(size)
+        found, i = set(), 1
+        while round(size / self.ratio**i) >= self.start:
+            found.add(round(size / self.ratio**i))
+            i += 1
+        return sorted(s for s in found if s < size)
+
+    def lower_iterations(self, size: int, iterations: int) -> list[int]:
+        if self.iterations is not None:
+            return list(self.iterations)
+        n = len(self.lower_sizes(size))
+        unit = int(iterations) / (self.first + n)  # the last stage's share: one unit
+        return [max(1, round(unit * (self.first if i == 0 else 1))) for i in range(n)]
+
+    def stages(self, size: int, iterations: int) -> list[Stage]:
+        if not self.lower_sizes(int(size)):
+            return [Stage(int(size), 0)]
+        return super().stages(size, iterations)
 
 
 def _positive(value: Any, key: str) -> int:

@@ -107,10 +107,24 @@ def _defaults():
     return OmegaConf.load(Path(CONF_DIR) / "config.yaml").defaults
 
 
+def _preset_choices(method: str) -> dict[str, str]:
+    """The group options a ``method=`` preset selects (its ``override /group: option`` lines)."""
+    path = Path(CONF_DIR) / "method" / f"{method}.yaml"
+    node = OmegaConf.load(path) if path.is_file() else None
+    out: dict[str, str] = {}
+    for item in node.get("defaults", []) if isinstance(node, DictConfig) else []:
+        if isinstance(item, DictConfig):
+            for key, option in item.items():
+                group = str(key).removeprefix("override").strip().lstrip("/").split("@")[0]
+                out[group] = str(option)
+    return out
+
+
 def check_group_keys(argv: list[str]) -> str | None:
     """One line for ``group.key=value`` naming a key the chosen option of that group lacks.
 
-    The option is the one chosen on the command line or the default of ``conf/config.yaml``.
+    The option is the one chosen on the command line, else by the ``method=`` preset(s), else the
+    default of ``conf/config.yaml``.
     Skipped when a ``+name=...`` config is appended (an ablation preset may change the options)
     and for ``init`` when a task is chosen (tasks set their own init).
     """
@@ -122,12 +136,16 @@ def check_group_keys(argv: list[str]) -> str | None:
         if isinstance(item, DictConfig):
             for group, option in item.items():
                 chosen[str(group)] = [str(option)]
-    task_given = False
+    given = {}
     for arg in argv:
         key, sep, value = arg.partition("=")
         if sep and key in GROUPS:
-            chosen[key] = [v.strip() for v in value.split(",")]
-            task_given = task_given or key == "task"
+            given[key] = [v.strip() for v in value.split(",")]
+    task_given = "task" in given
+    presets = [_preset_choices(m) for m in given.get("method", chosen.get("method", []))]
+    for group in {g for p in presets for g in p}:  # a sweep of methods: each one's option
+        chosen[group] = list(dict.fromkeys(p.get(group, chosen[group][0]) for p in presets))
+    chosen.update(given)
     for arg in argv:
         key, sep, _ = arg.partition("=")
         if not sep or key.startswith(("+", "~", "-")) or "." not in key:

@@ -1,0 +1,177 @@
+"""STROTSS's terms on hypercolumns (Kolkin, Salavon & Shakhnarovich, CVPR 2019): all the term's
+layers at once, resampled to one grid and concatenated (:mod:`nst_research.backbones.hypercolumns`),
+so the cosine costs mix the layers as STROTSS's do.
+
+- ``style_loss=remd_hypercolumn``: relaxed EMD with the cosine cost plus the moment term between
+  ``positions`` output hypercolumns and as many style hypercolumns, re-drawn every iteration.
+- ``content_loss=self_similarity_hypercolumn``: the self-similarity loss of ``positions``
+  hypercolumns, the same positions in the output and the content.
+- ``content_loss=nnst``: NNST's (Kolkin et al. 2022) nearest-neighbour fit of hypercolumns of a
+  blend of output and content to the style's (:class:`NeighbourFit`).
+
+A term whose ``whole`` is true takes every layer in one call, ``forward_all(features, layers)``
+(:class:`nst_research.loss.terms.Objective` calls it instead of the per-layer ``forward``); the layer
+weights scale each layer's block of channels (``w_l * L``, so equal weights leave them as they
+are). The grid is the term's largest layer (relu1_1: the image's). Departures from STROTSS: no
+RGB channels in the hypercolumn and no palette term; positions uniform rather than a strided
+grid with a random offset; one style, no masks (StyleSet copies are per layer).
+"""
+
+from __future__ import annotations
+
+import torch
+import torch.nn.functional as F
+from torch import Tensor
+
+from nst_research.backbones.hypercolumns import hypercolumns_at, sample_points
+from nst_research.errors import ConfigError
+from nst_research.loss.content import self_similarity_loss
+from nst_research.loss.options import optional_integer, positive
+from nst_research.loss.seeded import SeededLoss
+from nst_research.methods.neighbours import blend, replace_by_nearest
+from nst_research.methods.remd import cosine_cost, moment_loss, relaxed_emd
+
+
+def _grid(feats: list[Tensor]) -> tuple[int, int]:
+    """The (H, W) of the largest of the layers."""
+    h, w = max((tuple(f.shape[-2:]) for f in feats), key=lambda hw: hw[0] * hw[1])
+    return int(h), int(w)
+
+
+def weighted(features: dict[str, Tensor], layers: dict[str, float]) -> list[Tensor]:
+    """Each layer's features times ``w_l * L`` (L layers): equal weights change nothing."""
+    n = len(layers)
+    return [features[name] * (w * n) for name, w in layers.items()]
+
+
+def sampled(feats: list[Tensor], n: int | None, g: torch.Generator) -> Tensor:
+    """(B, min(n, H*W), sum C_l) hypercolumns at ``n`` random positions of the largest grid."""
+    size = _grid(feats)
+    points = sample_points(size, n if n is not None else size[0] * size[1], g)
+    return hypercolumns_at(feats, size, points.to(feats[0].device))
+
+
+class WholeLoss(SeededLoss):
+    """A term of all its layers at once (``whole``); the per-layer call is refused."""
+
+    whole = True
+
+    def __init__(self, positions: int | None, scale: float, key: str) -> None:
+        super().__init__()
+        self.positions = optional_integer(positions, f"{key}.positions", minimum=2)
+        self.scale = positive(scale, f"{key}.scale")
+
+    def forward(self, features: Tensor, layer: str) -> Tensor:
+        raise ConfigError(
+            f"{type(self).__name__} compares hypercolumns of all its layers at once; it cannot "
+            "be used per layer (several styles or masks): use style_loss=remd"
+        )
+
+    def targets(self, layers: dict[str, float]) -> list[Tensor]:
+        return weighted({n: self.target(n) for n in layers}, layers)
+
+    def work_values(self, c: int, hw: int, style_hw: int) -> int:
+        n = min(self.positions or hw, hw)
+        return (
+            style_hw * c + 4 * n * c + 4 * n * n // 8
+        )  # the (N, N) costs counted once of ~8 layers
+
+    def extra_repr(self) -> str:
+        return f"positions={self.positions}, scale={self.scale:g}"
+
+
+class HypercolumnREMD(WholeLoss):
+    """``style_loss=remd_hypercolumn``: scale * (REMD_cos(x, s) + moment_weight * moments(x, s))
+    on hypercolumns of all style layers."""
+
+    def __init__(
+        self, positions: int | None = 1024, moment_weight: float = 1.0, scale: float = 1.0
+    ) -> None:
+        super().__init__(positions, scale, "style_loss")
+        self.moment_weight = float(moment_weight)
+        if not self.moment_weight >= 0:
+            raise ConfigError(f"style_loss.moment_weight={moment_weight!r} must be >= 0")
+
+    def forward_all(self, features: dict[str, Tensor], layers: dict[str, float]) -> Tensor:
+        g = self.generator("hypercolumns")
+        x = sampled(weighted(features, layers), self.positions, g)
+        s = sampled(self.targets(layers), self.positions, g)
+        total = x.new_zeros(())
+        for xb, sb in zip(x, s.expand(x.shape[0], -1, -1), strict=True):
+            total = total + relaxed_emd(cosine_cost(xb, sb))
+            total = total + self.moment_weight * moment_loss(xb, sb)
+        return self.scale * total / x.shape[0]
+
+
+class HypercolumnSelfSimilarity(WholeLoss):
+    """``content_loss=self_similarity_hypercolumn``: scale * the self-similarity loss of the
+    output's and the content's hypercolumns at the same ``positions`` positions."""
+
+    def __init__(self, positions: int | None = 1024, scale: float = 1.0) -> None:
+        super().__init__(positions, scale, "content_loss")
+
+    def forward_all(self, features: dict[str, Tensor], layers: dict[str, float]) -> Tensor:
+        feats, targets = weighted(features, layers), self.targets(layers)
+        size = _grid(feats)
+        n = self.positions if self.positions is not None else size[0] * size[1]
+        points = sample_points(size, n, self.generator("content:hypercolumns"))
+        points = points.to(feats[0].device)
+        x, c = hypercolumns_at(feats, size, points), hypercolumns_at(targets, size, points)
+        return self.scale * self_similarity_loss(x, c)
+
+
+class NeighbourFit(WholeLoss):
+    """``content_loss=nnst``: NNST's fit on hypercolumns (Kolkin et al. 2022). At ``positions``
+    output positions, the hypercolumns of ``alpha * start + (1 - alpha) * content`` are each
+    replaced by the nearest of ``style_positions`` style hypercolumns (centred cosine, no
+    gradient), and the loss is the mean cosine distance of the output's hypercolumns to those
+    targets. ``start`` (the output as the stage began) and the ``style_positions`` style
+    hypercolumns searched are kept at the stage's first evaluation, so a position's target is
+    the stage's, as NNST's are the scale's; the output positions are drawn anew every iteration
+    (NNST: every position against the whole style). The style's features come through ``set_style_features`` (first style only),
+    so this content term is the whole of NNST's objective (``loss.style_weight=0``).
+    """
+
+    needs_style = True
+
+    def __init__(
+        self,
+        positions: int | None = 1024,
+        style_positions: int | None = 4096,
+        alpha: float = 0.75,
+        scale: float = 1.0,
+    ) -> None:
+        super().__init__(positions, scale, "content_loss")
+        self.style_positions = optional_integer(
+            style_positions, "content_loss.style_positions", minimum=1
+        )
+        if not (isinstance(alpha, int | float) and 0 <= alpha <= 1):
+            raise ConfigError(f"content_loss.alpha={alpha!r} must be in [0, 1] (NNST: 0.75)")
+        self.alpha = float(alpha)
+
+    def set_targets(self, features: dict[str, Tensor], layers) -> None:
+        super().set_targets(features, layers)
+        self.start: list[Tensor] | None = None  # a new stage: kept at its first evaluation
+
+    @torch.no_grad()
+    def set_style_features(self, features: dict[str, Tensor]) -> None:
+        for name, value in features.items():
+            self.register_buffer(f"style_{name}", value.detach(), persistent=False)
+
+    def forward_all(self, features: dict[str, Tensor], layers: dict[str, float]) -> Tensor:
+        feats, content = weighted(features, layers), self.targets(layers)
+        if getattr(self, "start", None) is None:  # the stage's first evaluation
+            self.start = [f.detach().clone() for f in feats]
+            style = weighted({n: getattr(self, f"style_{n}") for n in layers}, layers)
+            self.bank = sampled(style, self.style_positions, self.generator("content:bank"))
+        size = _grid(feats)
+        g = self.generator("content:neighbours")
+        n = self.positions if self.positions is not None else size[0] * size[1]
+        points = sample_points(size, n, g).to(feats[0].device)
+        x, c = hypercolumns_at(feats, size, points), hypercolumns_at(content, size, points)
+        x0, s = hypercolumns_at(self.start, size, points), self.bank
+        total = x.new_zeros(())
+        for xb, x0b, cb, sb in zip(x, x0, c, s.expand(x.shape[0], -1, -1), strict=True):
+            targets = replace_by_nearest(blend(x0b, cb, self.alpha), sb)
+            total = total + (1 - F.cosine_similarity(xb, targets, dim=1)).mean()
+        return self.scale * total / x.shape[0]
