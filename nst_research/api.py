@@ -31,7 +31,7 @@ from omegaconf import DictConfig, OmegaConf
 
 from nst_research.configs.compose import compose
 from nst_research.errors import ConfigError
-from nst_research.io.files import write_text
+from nst_research.io.files import write_text, write_with
 from nst_research.tracking import naming
 
 StepCallback = Callable[[int, Any, dict[str, float]], None]  # (step, (1,3,H,W) image, losses)
@@ -86,7 +86,7 @@ def image_file(image: Any, folder: Path, role: str) -> str:
         )
     folder.mkdir(parents=True, exist_ok=True)
     path = folder / f"{role}.png"
-    image.convert("RGB").save(path)
+    write_with(path, lambda tmp: image.convert("RGB").save(tmp, format="PNG"))
     return str(path)
 
 

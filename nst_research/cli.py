@@ -49,17 +49,22 @@ def _app(cfg: DictConfig) -> float | None:
         cfg.logger.tags = [*cfg.logger.tags, *(t for t in tags if t not in cfg.logger.tags)]
     resume_from = None
     worker = multirun and stop.in_worker()  # a joblib worker: Ctrl-C as nst_research.io.stop says
-    if worker and stop.stopping(run_dir):
-        return None
+    started = False
     try:
-        if worker:
+        if worker:  # armed first: a stop that came before is seen in the mark, one after is raised
             stop.arm(True)
+            if stop.stopping(run_dir):
+                return None
+        started = True
         if cfg.resume:
             cfg, resume_from = _resume_config(cfg, hc.overrides.task)
         metrics = run(cfg, run_dir, run_name=name, group=group, resume_from=resume_from)
     except KeyboardInterrupt:
         if not worker:
             raise
+        if not started and stop.stopping(run_dir):  # stopped at its start: it leaves nothing
+            return None
+        stop.stopped(run_dir)
         stopped = KeyboardInterrupt("stopped before it started optimising")
         _record_failure(run_dir, stopped, RunStatus.INTERRUPTED)
         return None
@@ -82,8 +87,10 @@ def _app(cfg: DictConfig) -> float | None:
     print(f"{status}: {metrics['iterations']} iterations, result in {final}")
     if status != RunStatus.COMPLETED and not multirun:
         sys.exit(130 if status == RunStatus.INTERRUPTED else 3)
-    if status == RunStatus.INTERRUPTED and not worker:  # Ctrl-C / SIGTERM stops the sweep
-        raise KeyboardInterrupt
+    if status == RunStatus.INTERRUPTED:  # Ctrl-C / SIGTERM stops the sweep
+        if not worker:
+            raise KeyboardInterrupt
+        stop.stopped(run_dir)
     # What a sweeper minimises; a job that did not complete has no value (a failed trial).
     return metrics.get(OBJECTIVE) if status == RunStatus.COMPLETED else None
 

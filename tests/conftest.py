@@ -19,7 +19,9 @@ def _offline_wandb(monkeypatch, tmp_path):
     """No test talks to the network: W&B offline, torchvision downloads refused."""
     monkeypatch.setenv("WANDB_MODE", "offline")
     monkeypatch.setenv("WANDB_SILENT", "true")
-    monkeypatch.setenv("WANDB_DIR", str(tmp_path))
+    # W&B's files go into each run's dir (every wandb.init here is given one): WANDB_DIR, when
+    # set, would be honoured and take them all (tests of it set it themselves)
+    monkeypatch.delenv("WANDB_DIR", raising=False)
     monkeypatch.setenv("WANDB_CACHE_DIR", str(tmp_path / "wandb-cache"))
     monkeypatch.setenv("WANDB_CONFIG_DIR", str(tmp_path / "wandb-config"))
     monkeypatch.setenv("WANDB_DATA_DIR", str(tmp_path / "wandb-data"))  # artifact staging

@@ -136,3 +136,76 @@ def test_the_cli_takes_this_path(tmp_path, args):
     lines = out.stderr.strip().splitlines()
     assert lines == [f"error: {line}" for line in expected.splitlines()]
     assert sorted(p.name for p in tmp_path.iterdir()) == []
+
+
+# --- Hydra's own keys: `+hydra.<node>.<new key>` is read by nothing unless the node takes any key
+
+
+def _hydra_nodes() -> tuple[list[str], list[str]]:
+    """(schema nodes, free-form nodes) of the composed ``hydra`` config: a dataclass node reads
+    only its fields; a plain dict (``job.env_set``, ``callbacks``, logging) takes any key."""
+    from nst_research.validation.jobs import composer
+
+    with composer() as comp:
+        hydra = comp.base([]).hydra
+    schema, free = [], []
+
+    def walk(node, path: str) -> None:
+        (free if OmegaConf.get_type(node) is dict else schema).append(path)
+        if OmegaConf.get_type(node) is dict:
+            return
+        for key in node:
+            child = node._get_node(key)
+            if (
+                OmegaConf.is_dict(child)
+                and not child._is_none()
+                and key not in ("runtime", "overrides")
+            ):
+                walk(node[key], f"{path}.{key}")
+
+    walk(hydra, "hydra")
+    return schema, free
+
+
+HYDRA_SCHEMA, HYDRA_FREE = _hydra_nodes()
+
+
+@settings(max_examples=max(1, EXAMPLES // 3), deadline=None, derandomize=True)
+@given(
+    node=st.sampled_from(HYDRA_SCHEMA),
+    name=st.from_regex(r"[a-z][a-z_]{0,11}", fullmatch=True),
+    deep=st.booleans(),
+)
+def test_unknown_hydra_keys_added_with_plus_are_refused(node, name, deep):
+    from nst_research.validation.jobs import composer
+
+    with composer() as comp:
+        existing = OmegaConf.select(comp.base([]), node)
+    if name in existing:
+        return
+    key = f"{node}.{name}.sub" if deep else f"{node}.{name}"
+    problem = _probe([f"+{key}=1"])
+    assert problem is not None, f"+{key}=1 was accepted"
+    assert key in problem or f"{node}.{name}" in problem, problem  # names the key
+
+
+@pytest.mark.parametrize("node", HYDRA_FREE)
+def test_hydra_nodes_that_take_any_key_still_take_one(node):
+    if node == "hydra.callbacks":  # a callback needs a _target_: tests/test_hydra_keys.py
+        return
+    assert _probe([f"+{node}.nst_probe_key=1"]) is None
+
+
+def test_the_cli_refuses_an_unknown_hydra_key_added_with_plus(tmp_path):
+    out = subprocess.run(
+        [sys.executable, "-m", "nst_research.cli", "+hydra.foo=1", "logger=none",
+         f"hydra.run.dir={tmp_path / 'run'}"],
+        capture_output=True, text=True, cwd=tmp_path, timeout=300,
+    )  # fmt: skip
+    assert out.returncode == 2, out.stderr
+    assert out.stderr.splitlines() == [
+        "error: '+hydra.foo=1' adds a key Hydra does not read; hydra's keys are: run, sweep, "
+        "launcher, sweeper, help, hydra_help, hydra_logging, job_logging, env, mode, searchpath, "
+        "callbacks, output_subdir, overrides, job, runtime, verbose"
+    ]
+    assert sorted(p.name for p in tmp_path.iterdir()) == []

@@ -393,8 +393,8 @@ def test_wandb_offline_logging(
     monkeypatch.setenv("WANDB_DIR", str(tmp_path / "wandb_dir"))
     monkeypatch.setenv("WANDB_SILENT", "true")
     write_report(grid_sweep, log_to_wandb=True)
-    runs = list((grid_sweep / "wandb").glob("offline-run-*"))
-    assert len(runs) == 1
+    runs = list((tmp_path / "wandb_dir" / "wandb").glob("offline-run-*"))  # WANDB_DIR honoured
+    assert len(runs) == 1 and not (grid_sweep / "wandb").exists()
     assert list(runs[0].glob("*.wandb"))
 
 
@@ -839,7 +839,7 @@ def test_wandb_logs_ranked_table_and_plane(
     monkeypatch.setenv("WANDB_DIR", str(tmp_path / "wandb_dir"))
     monkeypatch.setenv("WANDB_SILENT", "true")
     write_report(eval_sweep, log_to_wandb=True)
-    (run,) = (eval_sweep / "wandb").glob("offline-run-*")
+    (run,) = (tmp_path / "wandb_dir" / "wandb").glob("offline-run-*")  # WANDB_DIR honoured
     media = run / "files" / "media"
     (table_file,) = (media / "table" / "report").glob("table_*.table.json")
     logged = json.loads(table_file.read_text())

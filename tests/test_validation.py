@@ -13,6 +13,7 @@ import shlex
 import subprocess
 import sys
 from collections import OrderedDict
+from pathlib import Path
 
 import pytest
 
@@ -151,17 +152,27 @@ def test_nothing_in_the_environment_is_changed(tmp_path):
     assert dict(os.environ) == env
 
 
-def test_wandb_dir_is_not_silently_overridden(tmp_path, monkeypatch, capsys):
+def test_wandb_dir_is_honoured_and_an_unwritable_one_refused(tmp_path, monkeypatch, capsys):
+    """WANDB_DIR takes the W&B files (the run dir otherwise), without a warning; one that cannot
+    be written is refused in one line. (A whole offline run: tests/test_wandb_dir.py.)"""
     import wandb
 
     from nst_research.tracking.loggers import WandbLog
 
     monkeypatch.setenv("WANDB_DIR", str(tmp_path / "elsewhere"))
+    monkeypatch.setenv("WANDB_MODE", "offline")  # the logger sets it (a run restores it)
+    logger = WandbLog(mode="offline")(tmp_path / "run", "x", None, "stylize")
     try:
-        WandbLog(mode="disabled")(tmp_path / "run", "x", None, "stylize")
+        assert Path(logger.experiment.dir).is_relative_to(tmp_path / "elsewhere" / "wandb")
     finally:
+        logger.experiment.finish()
         wandb.finish()
-    err = capsys.readouterr().err
-    assert (
-        f"warning: WANDB_DIR={tmp_path / 'elsewhere'} is not used: this run's W&B files go " in err
+    assert "WANDB_DIR" not in capsys.readouterr().err
+    assert not (tmp_path / "run" / "wandb").exists()
+    (tmp_path / "a_file").write_text("x")
+    monkeypatch.setenv("WANDB_DIR", str(tmp_path / "a_file"))
+    problem = refuse(["logger=wandb"], tmp_path)
+    assert problem == (
+        f"{tmp_path / 'a_file'} is a file, not a directory; choose another WANDB_DIR (or unset "
+        "it: W&B's files then go into the run dir)"
     )

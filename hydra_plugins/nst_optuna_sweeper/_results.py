@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import csv
+import io
 from pathlib import Path
 from typing import Any
 
@@ -55,22 +56,23 @@ def write_trials_csv(trials: list[FrozenTrial], path: Path) -> None:
     """One row per trial: number, state, value, job, one column per parameter, times, error."""
     names = sorted({name for t in trials for name in t.params})
     fields = ["number", "state", "value", "job", *names, "started", "completed", "error"]
-    with open(path, "w", newline="") as f:
-        writer = csv.DictWriter(f, fieldnames=fields)
-        writer.writeheader()
-        for t in trials:
-            writer.writerow(
-                {
-                    "number": t.number,
-                    "state": t.state.name,
-                    "value": "" if t.value is None else repr(t.value),
-                    "job": t.user_attrs.get("job", ""),
-                    **{name: t.params.get(name, "") for name in names},
-                    "started": t.datetime_start.isoformat() if t.datetime_start else "",
-                    "completed": t.datetime_complete.isoformat() if t.datetime_complete else "",
-                    "error": t.user_attrs.get("error", ""),
-                }
-            )
+    f = io.StringIO(newline="")
+    writer = csv.DictWriter(f, fieldnames=fields)
+    writer.writeheader()
+    for t in trials:
+        writer.writerow(
+            {
+                "number": t.number,
+                "state": t.state.name,
+                "value": "" if t.value is None else repr(t.value),
+                "job": t.user_attrs.get("job", ""),
+                **{name: t.params.get(name, "") for name in names},
+                "started": t.datetime_start.isoformat() if t.datetime_start else "",
+                "completed": t.datetime_complete.isoformat() if t.datetime_complete else "",
+                "error": t.user_attrs.get("error", ""),
+            }
+        )
+    write_text(path, f.getvalue())
 
 
 def best_line(summary: dict[str, Any]) -> str:

@@ -25,6 +25,7 @@ from nst_research.benchmark.table import (
 )
 from nst_research.errors import ConfigError
 from nst_research.io.files import write_text
+from nst_research.tracking.wandb_dir import wandb_dir
 
 # The metrics of the per-style breakdown (those present).
 BREAKDOWN = ["eval/random_style_ratio", "eval/style_ratio", "eval/hist_rgbuv", "eval/cfsd"]
@@ -220,7 +221,7 @@ def log_wandb(
         job_type="benchmark",
         name=f"benchmark-{out.name}",
         mode=os.environ.get("WANDB_MODE", "offline"),
-        dir=str(out),
+        dir=str(wandb_dir(out)),  # $WANDB_DIR, honoured, else the benchmark's dir
     )
     try:
         payload = {

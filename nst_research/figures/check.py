@@ -30,6 +30,7 @@ from nst_research.errors import NSTError
 from nst_research.figures.cli import QUICK_ITERATIONS, QUICK_SIZE
 from nst_research.figures.recipes import FIGURES, get_figure
 from nst_research.figures.running import Options, make_figure
+from nst_research.io.files import write_text
 
 HASHES = Path(__file__).with_name("hashes.json")
 ABOUT = (
@@ -138,7 +139,7 @@ def check(
     total = f"{time.perf_counter() - start:.0f} s"
     if update:
         committed.update(about=ABOUT, options=wanted, environment=_environment())
-        hashes.write_text(json.dumps(committed, indent=2, sort_keys=True) + "\n")
+        write_text(hashes, json.dumps(committed, indent=2, sort_keys=True) + "\n")
         print(f"wrote {hashes} ({len(names)} figures, {total})")
         return 0
     if not bad:

@@ -19,7 +19,7 @@ from hydra.experimental.callback import Callback
 from omegaconf import DictConfig, OmegaConf
 
 from nst_research.errors import NSTError
-from nst_research.io import locks, stop
+from nst_research.io import hydra_files, locks, stop
 
 RESUMING: dict[str, Path | None] = {"sweep": None}  # set by nst resume=SWEEP_DIR (cli.main)
 
@@ -118,6 +118,7 @@ class ClaimDir(Callback):
         sweep_dir = _dir(config, "hydra.sweep.dir")
         claim_sweep_dir(sweep_dir, str(OmegaConf.select(config, "hydra.sweeper._target_")))
         stop.guard_parent(sweep_dir, str(OmegaConf.select(config, "hydra.launcher._target_")))
+        hydra_files.install()  # again: Hydra's plugin scan re-ran the basic sweeper's module
 
     def on_multirun_end(self, config: DictConfig, **kwargs: Any) -> None:
         stop.raise_if_stopped(_dir(config, "hydra.sweep.dir"))

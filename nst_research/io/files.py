@@ -16,7 +16,7 @@ import os
 import secrets
 import shutil
 import tempfile
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
@@ -120,6 +120,15 @@ def _write_file(tmp: Path, data: bytes) -> None:
         f.write(data)
         f.flush()
         os.fsync(f.fileno())
+
+
+def write_with(dest: str | os.PathLike[str], write: Callable[[Path], Any]) -> Path:
+    """Write ``dest`` atomically with a library's writer that takes a path (``fig.savefig``,
+    PIL's ``save``): ``write(tmp)`` writes a temp file, moved onto ``dest`` when complete. The
+    temp name ends in ``.tmp``: give the writer the format (``format="png"``)."""
+    with atomic_path(dest) as tmp:
+        write(tmp)
+    return Path(dest)
 
 
 def write_text(dest: str | os.PathLike[str], text: str) -> Path:

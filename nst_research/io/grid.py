@@ -15,6 +15,8 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from nst_research.io.files import atomic_path
+
 if TYPE_CHECKING:
     import numpy as np
     from matplotlib.axes import Axes
@@ -46,7 +48,9 @@ def save_figure(fig: Figure, paths: Sequence[Path]) -> None:
     """Save ``fig`` to each path (format from the suffix), without time or version metadata."""
     for path in paths:
         path.parent.mkdir(parents=True, exist_ok=True)
-        fig.savefig(path, dpi=DPI, metadata=_NO_METADATA.get(path.suffix.lower()))
+        with atomic_path(path) as tmp:  # the whole file or none (nst_research/io/files.py)
+            meta = _NO_METADATA.get(path.suffix.lower())
+            fig.savefig(tmp, format=path.suffix[1:], dpi=DPI, metadata=meta)
 
 
 def load_rgb(path: Path | None) -> np.ndarray | None:

@@ -24,6 +24,7 @@ from typing import Any
 import yaml
 
 from nst_research.configs.names import EVAL_CONTENT_RATIO, EVAL_STYLE_RATIO
+from nst_research.io.files import write_text
 from nst_research.report.ranking import higher_is_better, metric_value
 from nst_research.report.records import SEED_KEY, RunRecord, read_config
 
@@ -128,7 +129,5 @@ def write_results(sweep_dir: Path, contents: dict[str, Any]) -> Path | None:
             existing = {}
         if existing.get("name") != WRITER:
             return None
-    tmp = path.with_suffix(".yaml.tmp")
-    tmp.write_text(yaml.safe_dump(contents, sort_keys=False))
-    tmp.replace(path)
+    write_text(path, yaml.safe_dump(contents, sort_keys=False))
     return path

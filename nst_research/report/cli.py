@@ -10,6 +10,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from nst_research.configs.names import OBJECTIVE
+from nst_research.io.files import write_text
 from nst_research.report.analysis import analyse
 from nst_research.report.compare import write_compare
 from nst_research.report.configs import config_keys, config_label
@@ -85,7 +86,7 @@ def write_report(
         paths.update(analysis.paths)
         extra = analysis.lines
     md = render_markdown(sweep, records, rows, keys, rank_key, verdicts, plane)
-    paths["md"].write_text("\n".join([md, *extra, *not_run_lines(not_run(sweep)[0])]))
+    write_text(paths["md"], "\n".join([md, *extra, *not_run_lines(not_run(sweep)[0])]))
     if log_to_wandb:
         header, cells = table(rows, keys, rank_key)
         figures = ("contact_sheet", "loss_curves", "eval_curves", "plane", "importance", "parallel")

@@ -12,6 +12,7 @@ from collections.abc import Sequence
 from dataclasses import replace
 from pathlib import Path
 
+from nst_research.io.files import write_text
 from nst_research.report.configs import config_keys, config_label
 from nst_research.report.markdown import plane_lines, ranked_lines
 from nst_research.report.plane import PlanePoint, draw_plane, plane_points
@@ -103,5 +104,5 @@ def write_compare(
     }
     title = f"style/content plane: {' vs '.join(name for name, _, _ in sweeps)}"
     drawn = draw_plane(points, paths["plane"], title=title)
-    paths["md"].write_text(compare_markdown(sweeps, ranked, rank_key, drawn))
+    write_text(paths["md"], compare_markdown(sweeps, ranked, rank_key, drawn))
     return paths

@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, Any
 
 from nst_research.configs.names import EVAL_CONTENT_RATIO, EVAL_STYLE_RATIO, LOSS_STYLE, LOSS_TOTAL
 from nst_research.engine.status import RunStatus
+from nst_research.io.files import write_with
 from nst_research.io.grid import DPI, agg_figure, aspect, draw_grid, load_rgb
 from nst_research.report.configs import (
     UNSET,
@@ -267,5 +268,8 @@ def draw_loss_curves(
     from nst_research.report.plane import add_notes
 
     add_notes(fig, notes)
-    fig.savefig(path, bbox_inches="tight", dpi=DPI)
+    write_with(
+        path,
+        lambda tmp: fig.savefig(tmp, format=Path(path).suffix[1:], bbox_inches="tight", dpi=DPI),
+    )
     return n_lines

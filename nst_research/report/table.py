@@ -8,6 +8,7 @@ a rank column and the metrics (:func:`nst_research.report.ranking.metric_columns
 from __future__ import annotations
 
 import csv
+import io
 import math
 import statistics
 from collections.abc import Sequence
@@ -15,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from nst_research.configs.names import LOSS_KEYS
+from nst_research.io.files import write_text
 from nst_research.report.configs import (  # ReportRow: also importable from here, as before
     ReportRow,
     config_keys,
@@ -147,11 +149,10 @@ def write_csv(
 ) -> Path:
     """``report.csv``: floats at full precision, empty cells for missing values."""
     header, cells = table(rows, keys, rank_key)
-    with open(path, "w", newline="") as f:
-        writer = csv.writer(f)
-        writer.writerow(header)
-        for line in cells:
-            writer.writerow(
-                ["" if v is None else repr(v) if isinstance(v, float) else v for v in line]
-            )
+    f = io.StringIO(newline="")
+    writer = csv.writer(f)
+    writer.writerow(header)
+    for line in cells:
+        writer.writerow(["" if v is None else repr(v) if isinstance(v, float) else v for v in line])
+    write_text(path, f.getvalue())
     return path

@@ -12,6 +12,7 @@ from typing import Any
 
 from nst_research.report.configs import swept_keys
 from nst_research.report.records import RunRecord, read_config
+from nst_research.tracking.wandb_dir import wandb_dir
 
 DEFAULT_PROJECT = "nst-research"
 
@@ -59,7 +60,8 @@ def log_report_to_wandb(
     ``report/runs`` is a table of the jobs with their final images (:func:`run_rows`), to sort
     and filter in the W&B UI with the pictures beside the numbers.
 
-    The mode comes from ``WANDB_MODE`` (default ``offline``); the run lives in ``sweep_dir/wandb``.
+    The mode comes from ``WANDB_MODE`` (default ``offline``); the run lives in ``$WANDB_DIR/wandb``
+    when WANDB_DIR is set, else in ``sweep_dir/wandb``.
     Returns False, with a note on stderr, when wandb is not installed or W&B refuses the run
     (e.g. online without a login): the report files are written either way.
     """
@@ -78,7 +80,7 @@ def log_report_to_wandb(
             job_type="report",
             name=f"report-{group}",
             mode=os.environ.get("WANDB_MODE", "offline"),
-            dir=str(sweep_dir),
+            dir=str(wandb_dir(sweep_dir)),  # $WANDB_DIR, honoured, else the sweep dir
             config={"sweep_dir": str(sweep_dir)},
         )
         runs = [

@@ -112,13 +112,9 @@ class WandbLog:
     def __call__(self, run_dir: Path, run_name: str, group: str | None, job_type: str):
         import wandb
 
+        from nst_research.tracking.wandb_dir import wandb_dir
+
         mode = wandb_mode(self.mode)
-        wandb_dir = os.environ.get("WANDB_DIR")
-        if wandb_dir and Path(wandb_dir).expanduser().resolve() != Path(run_dir).resolve():
-            warn(  # said, not silently overridden: the run dir holds the run's whole record
-                f"WANDB_DIR={wandb_dir} is not used: this run's W&B files go into its run dir "
-                f"({Path(run_dir) / 'wandb'}); unset WANDB_DIR to silence this"
-            )
         # WandbLogger(offline=True) sets WANDB_MODE for the whole process: set it per run,
         # explicitly (run_settings restores it afterwards).
         os.environ["WANDB_MODE"] = mode
@@ -130,7 +126,7 @@ class WandbLog:
                 group=self.group or group,
                 job_type=job_type,
                 tags=self.tags,
-                save_dir=str(run_dir),
+                save_dir=str(wandb_dir(run_dir)),  # $WANDB_DIR, honoured, else the run dir
                 offline=mode == "offline",
                 mode=mode,
                 # no requirements.txt scan (0.3 s a run): environment.txt records the packages
@@ -143,6 +139,7 @@ class WandbLog:
             run.define_metric("trainer/global_step")
             run.define_metric("*", step_metric="trainer/global_step", step_sync=True)
             logger._experiment = run
+            logger.nst_run_dir = Path(run_dir)  # its final.png (save_dir may be $WANDB_DIR)
         except Exception as e:  # W&B must never cost the run its own outputs
             warn(f"W&B could not start ({type(e).__name__}: {e}); going on without it")
             return False
@@ -176,7 +173,8 @@ def _finish_logger(logger, status: str, summary: dict[str, Any]) -> None:
 
     for key, value in summary.items():
         logger.experiment.summary[key] = value
-    log_final_artifact(logger.experiment, Path(logger.save_dir) / "final.png", summary)
+    run_dir = Path(getattr(logger, "nst_run_dir", None) or logger.save_dir)
+    log_final_artifact(logger.experiment, run_dir / "final.png", summary)
     exit_codes = {RunStatus.COMPLETED: 0, RunStatus.INTERRUPTED: 255}
     logger.experiment.finish(exit_code=exit_codes.get(RunStatus(status), 1))  # this run only
 

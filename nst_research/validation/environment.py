@@ -2,9 +2,9 @@
 
 W&B reads ``WANDB_MODE`` (``conf/logger/wandb.yaml`` takes ``logger.mode`` from it) and its cache,
 config and data dirs (honoured: nst does not set them); it needs ``HOME`` (or those dirs), else it
-writes ``.wandb_cache`` into the current dir and prints a page of log lines. ``WANDB_DIR`` is not
-used (a run's W&B files go into its run dir, with its other records): ``WandbLog`` says so in
-one warning line.
+writes ``.wandb_cache`` into the current dir and prints a page of log lines. ``WANDB_DIR`` is
+honoured (a run's W&B files go under it, else into the run dir: :mod:`nst_research.tracking.
+wandb_dir`); one that cannot be written is refused.
 """
 
 from __future__ import annotations
@@ -14,6 +14,7 @@ import os
 from omegaconf import DictConfig
 
 from nst_research.errors import ConfigError
+from nst_research.tracking.wandb_dir import check_wandb_dir
 
 # W&B's own dirs: set, they replace the ones under HOME
 _WANDB_HOME_DIRS = ("WANDB_CACHE_DIR", "WANDB_CONFIG_DIR", "WANDB_DATA_DIR")
@@ -28,6 +29,7 @@ def uses_wandb(cfg: DictConfig) -> bool:
 def check_environment(cfg: DictConfig) -> None:
     """One line for an environment the run cannot honour."""
     if uses_wandb(cfg):
+        check_wandb_dir()
         if not os.environ.get("HOME") and not all(os.environ.get(k) for k in _WANDB_HOME_DIRS):
             raise ConfigError(
                 "HOME is not set, and W&B keeps its cache and settings under it; set HOME "

@@ -116,25 +116,49 @@ def composer() -> Iterator[Composer]:
 
 def check_additions(values: list, cfg: DictConfig) -> None:
     """``+a.b.c=v`` adds key ``c`` to ``a.b``: refused unless ``a.b`` is a constructor's arguments
-    (it has a ``_target_``, so the constructor checks the name); elsewhere nothing reads it."""
+    (it has a ``_target_``, so the constructor checks the name); elsewhere nothing reads it. Under
+    ``hydra``, a key is added only to a node that takes any key (:func:`_free_form`: ``env_set``,
+    ``callbacks``, the logging configs, ``sweeper.params``); Hydra's own schema nodes (``hydra``,
+    ``hydra.run``, ``hydra.job``, the launcher's, the sweeper's) read none that they lack."""
     for ov in values:
         key = ov.key_or_group
-        if not ov.is_add() or "." not in key or key.startswith("hydra."):
+        if not ov.is_add() or "." not in key:
             continue
+        hydra = key.startswith("hydra.")
         parent_key, _, name = key.rpartition(".")
         parent = OmegaConf.select(cfg, parent_key, default=None)
-        if isinstance(parent, DictConfig) and "_target_" in parent:
+        if hydra and _free_form(cfg, key):
+            continue
+        if not hydra and isinstance(parent, DictConfig) and "_target_" in parent:
             continue
         if not isinstance(parent, DictConfig):
-            top = key.split(".")[0]
-            hint = did_you_mean(top, [str(k) for k in cfg if k != "hydra"])
+            top = key.split(".")[0] if not hydra else parent_key
+            known = [str(k) for k in cfg if k != "hydra"]
+            hint = did_you_mean(top, known) if not hydra else ""
             raise ConfigError(f"unknown key {key!r}: the config has no {parent_key}{hint}")
         keys = [str(k) for k in parent if not str(k).startswith("_")]
         hint = did_you_mean(name, keys, f"{parent_key}.")
-        raise ConfigError(
-            f"{ov.input_line!r} adds a key nothing reads{hint}; {parent_key}'s keys are: "
-            f"{', '.join(keys)}"
-        )
+        reader = "Hydra does not read" if hydra else "nothing reads"
+        listed = f"{parent_key}'s keys are: {', '.join(keys)}" if keys else f"{parent_key} has none"
+        raise ConfigError(f"{ov.input_line!r} adds a key {reader}{hint}; {listed}")
+
+
+def _free_form(cfg: DictConfig, key: str) -> bool:
+    """Whether the nearest node above ``key`` that exists (or is declared) takes any key: a plain
+    dict (``hydra.job.env_set``, ``hydra.callbacks``), not a dataclass schema (``hydra.run``)."""
+    from omegaconf._utils import is_dict_annotation
+
+    parts = key.split(".")
+    for i in range(len(parts) - 1, 0, -1):
+        node = OmegaConf.select(cfg, ".".join(parts[:i]), default=None)
+        if isinstance(node, DictConfig):
+            return OmegaConf.get_type(node) is dict
+        holder = OmegaConf.select(cfg, ".".join(parts[: i - 1])) if i > 1 else cfg
+        if isinstance(holder, DictConfig) and parts[i - 1] in holder:  # declared, None now
+            ref = holder._get_node(parts[i - 1])._metadata.ref_type  # e.g. sweeper.params
+            args = [a for a in getattr(ref, "__args__", ()) if a is not type(None)]
+            return is_dict_annotation(ref) or any(is_dict_annotation(a) for a in args)
+    return False
 
 
 def job_overrides(comp: Composer, overrides: list[str], multirun: bool) -> list[list[str]]:

@@ -16,6 +16,7 @@ from omegaconf import DictConfig
 
 from nst_research.errors import ConfigError, NSTError
 from nst_research.validation.argv import NO_RUN as _NO_RUN
+from nst_research.validation.hydra_keys import check_hydra
 from nst_research.validation.jobs import composer, job_overrides, strip_hydra
 from nst_research.validation.overrides import (
     check_presets,
@@ -67,6 +68,7 @@ def _check_jobs(argv: list[str]) -> str | None:
                 for key in ("run.dir", "sweep.dir"):
                     if not str(cfg.hydra.get(key.split(".")[0], {}).get("dir") or "").strip():
                         raise ConfigError(f"hydra.{key} is empty; give a directory")
+                check_hydra(cfg, multirun)
                 if not cfg.get("resume"):  # a resume runs the recorded config (resume.py checks)
                     check_job(strip_hydra(cfg))
             except NSTError as e:
