@@ -170,3 +170,24 @@ def test_a_stopped_benchmark_resumed_gives_the_same_table(tmp_path):
     assert pair in (stopped / "pairs.csv").read_text()
     r = _bench(stopped, content, styles)  # all done: nothing runs
     assert "4 jobs done, 0 to run" in r.stdout and "->" not in r.stdout
+
+
+def test_method_names_are_discovered_from_the_config_groups(tmp_path):
+    """A method preset is ``method=<name>``, a style loss ``style_loss=<name>``: no hand-kept list."""
+    import pytest
+
+    from nst_research.benchmark.plan import method_overrides
+    from nst_research.errors import ConfigError
+    from tests.conftest import REPO
+
+    conf = REPO / "conf"
+    assert method_overrides("strotss", {}, conf) == ["method=strotss"]
+    assert method_overrides("mean_std", {}, conf) == ["style_loss=mean_std"]
+    assert method_overrides("remd", {}, conf) == ["style_loss=remd"]
+    assert method_overrides("gatys2016", {}, conf) == []
+    assert method_overrides("mine", {"mine": ["seed=1"]}, conf) == ["seed=1"]
+    (tmp_path / "style_loss").mkdir()
+    (tmp_path / "style_loss" / "fresh.yaml").write_text("_target_: x.Y\n")
+    assert method_overrides("fresh", {}, tmp_path) == ["style_loss=fresh"]
+    with pytest.raises(ConfigError, match="unknown method 'nope'; known: .*ck.*sliced_wasserstein"):
+        method_overrides("nope", {}, conf)

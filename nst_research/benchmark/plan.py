@@ -19,14 +19,10 @@ from nst_research.io.files import write_text
 
 PLAN_FILE = "benchmark.json"
 IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png", ".webp", ".bmp", ".tif", ".tiff")
-# Named override lists; other names: conf/method/<name>.yaml (method=<name>) or --define.
+# Named override lists; other names are discovered: a method preset (conf/method/<name>.yaml:
+# method=<name>), else a style loss (conf/style_loss/<name>.yaml: style_loss=<name>), or --define.
 METHODS: dict[str, list[str]] = {
-    "gatys2016": [],
-    "mean_std": ["style_loss=mean_std"],
-    "wasserstein": ["style_loss=wasserstein"],
-    "sliced_wasserstein": ["style_loss=sliced_wasserstein"],
-    "mmd": ["style_loss=mmd"],
-    "mrf": ["style_loss=mrf"],
+    "gatys2016": [],  # the defaults (method=gatys2016), with no override recorded
     "gatys2016_avgpool": ["model.pooling=avg"],
 }
 
@@ -88,7 +84,12 @@ def method_overrides(name: str, defined: dict[str, list[str]], conf_dir: Path) -
         return list(METHODS[name])
     if (conf_dir / "method" / f"{name}.yaml").is_file():
         return [f"method={name}"]
-    known = sorted({*METHODS, *defined})
+    if (conf_dir / "style_loss" / f"{name}.yaml").is_file():
+        return [f"style_loss={name}"]
+    found = [
+        p.stem for group in ("method", "style_loss") for p in (conf_dir / group).glob("*.yaml")
+    ]
+    known = sorted({*METHODS, *defined, *found})
     raise ConfigError(
         f"unknown method {name!r}; known: {', '.join(known)} (or --define {name}=OVERRIDES)"
     )
