@@ -141,6 +141,48 @@ def table(rows: list[dict[str, Any]]) -> str:
     return "\n".join(lines)
 
 
+def add_arguments(p: argparse.ArgumentParser) -> None:
+    p.add_argument(
+        "--batched-sizes",
+        type=int,
+        nargs="+",
+        help="sizes of the batched-problems throughput, batches 1 4 16 (default: none; 0: skip)",
+    )
+    p.add_argument("--batched-iters", type=int, default=50, help="iterations of those problems")
+    p.add_argument(
+        "--overhead-jobs",
+        type=int,
+        default=0,
+        help="K tiny jobs (32 px, 2 iterations) per launcher for the per-job overhead table "
+        "(basic, joblib, batched; default 0: skip)",
+    )
+
+
+def step(ctx: Any) -> dict[str, Any]:
+    """``bench.py``'s batched-problems throughput and per-job overhead, when asked for."""
+    args, trainer = ctx.args, "gpu" if ctx.device == "cuda" else "cpu"
+    bf16 = any(s.replace(" ", "") == "trainer.bf16=true" for s in args.set)
+    sizes = [s for s in (args.batched_sizes or []) if s > 0]
+    out: dict[str, Any] = {"batched": [], "overhead_jobs": []}
+    if sizes:
+        print(f"[bench] batched problems at {sizes} ...", file=sys.stderr, flush=True)
+        out["batched"] = throughput(sizes, [1, 4, 16], args.batched_iters, trainer, bf16, "lbfgs")
+    if args.overhead_jobs > 0:
+        print("[bench] per-job overhead by launcher ...", file=sys.stderr, flush=True)
+        out["overhead_jobs"] = overhead(args.overhead_jobs, 32, 2, trainer, list(LAUNCHERS), None)
+    return out
+
+
+def markdown(result: dict[str, Any]) -> list[str]:
+    """The report's sections: throughput by batch, overhead by launcher (those that ran)."""
+    lines: list[str] = []
+    if result.get("batched"):
+        lines += ["", "## Batched problems: throughput", "", table(result["batched"])]
+    if result.get("overhead_jobs"):
+        lines += ["", "## Per-job overhead by launcher", "", table(result["overhead_jobs"])]
+    return lines
+
+
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     sub = parser.add_subparsers(dest="what", required=True)

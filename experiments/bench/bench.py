@@ -39,8 +39,10 @@ from typing import Any
 import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-import feedforward  # noqa: E402 - the measurements, beside this file
+import batched  # noqa: E402 - the measurements, beside this file
+import feedforward  # noqa: E402
 import largest  # noqa: E402
+import methods  # noqa: E402
 import overhead  # noqa: E402
 import process_time  # noqa: E402
 import pyramid  # noqa: E402
@@ -88,6 +90,8 @@ ARGUMENTS: tuple[Callable[[argparse.ArgumentParser], None], ...] = (
     style_losses.add_arguments,
     pyramid.add_arguments,
     feedforward.add_arguments,
+    methods.add_arguments,
+    batched.add_arguments,
     output_arguments,
 )
 
@@ -118,11 +122,14 @@ STEPS: tuple[Callable[[Context], dict[str, Any]], ...] = (
     style_losses.step,
     pyramid.step,
     feedforward.step,
+    methods.step,
+    batched.step,
     largest.step,
 )
 # bench.json's entries after "environment", in the order they are written.
 REPORT_KEYS = ("sizes", "startup", "startup_whole", "imports", "largest", "quality",
-               "style_losses", "pyramid", "feedforward")  # fmt: skip
+               "style_losses", "pyramid", "feedforward", "methods", "batched",
+               "overhead_jobs")  # fmt: skip
 
 
 def context(args: argparse.Namespace, tmp: Path) -> Context:

@@ -31,7 +31,14 @@ REPO = Path(__file__).resolve().parents[2]
 if str(REPO) not in sys.path:
     sys.path.insert(0, str(REPO))
 
-METHODS = ("gatys2016", "gatys2017", "strotss", "nnst", "ck", "ghiasi2017")
+
+def all_methods() -> list[str]:
+    """Every ``method=`` preset (conf/method and a user's config dir), gatys2016 first."""
+    from nst_research.configs.compose import group_options
+
+    return sorted(group_options("method"), key=lambda m: (m != "gatys2016", m))
+
+
 PAIR = ("tubingen.jpg", "starry_night.jpg")
 QUIET = ["logger=none", "eval=[]", "snapshot_every=0", "trainer.progress_bar=false"]
 
@@ -41,7 +48,7 @@ def measure(
     iterations: int,
     compose_cfg: Callable[[int, int, list[str]], Any],
     tmp: Path,
-    methods: Sequence[str] = METHODS,
+    methods: Sequence[str] | None = None,
     extra: Sequence[str] = (),
     log: Callable[[str], object] = print,
 ) -> dict[str, Any]:
@@ -50,6 +57,7 @@ def measure(
     from nst_research.run import run
 
     content, style = (find_image(n).resolve() for n in PAIR)
+    methods = list(methods) if methods else all_methods()
     rows = []
     for size in sizes:
         for method in methods:
@@ -107,6 +115,28 @@ def markdown(result: dict[str, Any]) -> list[str]:
     return lines
 
 
+def add_arguments(p: argparse.ArgumentParser) -> None:
+    p.add_argument(
+        "--methods-sizes",
+        type=int,
+        nargs="+",
+        help="sizes of the seconds per method= preset (default: 256 512 on GPU; on CPU none: "
+        "STROTSS on hypercolumns takes minutes per run there; 0: skip)",
+    )
+    p.add_argument("--methods-iters", type=int, default=200, help="iterations= of those runs")
+
+
+def step(ctx: Any) -> dict[str, Any]:
+    """``bench.py``'s seconds per method preset at ``--methods-sizes``, side by side."""
+    default = [256, 512] if ctx.device == "cuda" else []
+    sizes = [s for s in (ctx.args.methods_sizes or default) if s > 0]
+    if not sizes:
+        return {"methods": {}}
+    print(f"[bench] every method= preset at {sizes} ...", file=sys.stderr, flush=True)
+    cfg = _compose_for(ctx.device)
+    return {"methods": measure(sizes, ctx.args.methods_iters, cfg, ctx.tmp, None, ctx.args.set)}
+
+
 def _compose_for(device: str) -> Callable[[int, int, list[str]], Any]:
     from nst_research.configs.compose import compose
 
@@ -121,7 +151,7 @@ def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     p.add_argument("--sizes", type=int, nargs="+", default=[256, 512], help="long sides, px")
     p.add_argument("--iters", type=int, default=200, help="iterations= of every run")
-    p.add_argument("--methods", nargs="+", default=list(METHODS), help="method= presets")
+    p.add_argument("--methods", nargs="+", default=None, help="method= presets (default: all)")
     p.add_argument("--device", choices=("cpu", "cuda"), default="cpu")
     p.add_argument("--set", action="append", default=[], help="a further override of every run")
     p.add_argument("--out", type=Path, default=REPO / "bench_results", help="output folder")

@@ -11,8 +11,10 @@ import sys
 from pathlib import Path
 from typing import Any
 
+import batched
 import feedforward
 import largest
+import methods
 import overhead
 import process_time
 import pyramid
@@ -99,5 +101,8 @@ def markdown(report: dict[str, Any]) -> str:
         lines += ["", *pyramid.markdown(report["pyramid"])]
     if report.get("feedforward"):
         lines += ["", *feedforward.markdown(report["feedforward"])]
+    if report.get("methods"):
+        lines += ["", *methods.markdown(report["methods"])]
+    lines += batched.markdown(report)
     lines.append("")
     return "\n".join(lines)
