@@ -24,6 +24,12 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument(
         "--style-losses-iters", type=int, default=5, help="iterations per style_loss option"
     )
+    p.add_argument(
+        "--style-losses-options",
+        nargs="+",
+        metavar="NAME",
+        help="only these style_loss options (default: every option of the config group)",
+    )
 
 
 def options() -> list[str]:
@@ -35,8 +41,14 @@ def measure(args: argparse.Namespace, device: str) -> dict[str, Any]:
     """The plain loop's seconds per iteration for every ``style_loss=`` option at one size
     (the defaults of each option's YAML, gatys2016 layers), against ``gram`` in the same run."""
     size, iters = args.style_losses_size, args.style_losses_iters
+    chosen = options()
+    if args.style_losses_options:
+        unknown = sorted(set(args.style_losses_options) - set(chosen))
+        if unknown:
+            raise SystemExit(f"--style-losses-options: unknown {', '.join(unknown)}")
+        chosen = [o for o in chosen if o in args.style_losses_options]
     rows = []
-    for option in options():
+    for option in chosen:
         say(f"style_loss={option} at {size} px ...")
         setup = PlainSetup(
             compose_cfg(size, iters, device, [f"style_loss={option}", *args.set]), device
