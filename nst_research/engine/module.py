@@ -38,13 +38,11 @@ class StyleTransfer(pl.LightningModule):
             ``style`` may be a list (several styles: the objective's style term is a StyleSet).
         objective: the loss terms, their layers and weights; its targets are set here, once per stage.
         optimizer: called with ``[image]``, returns an :class:`OptimizerSpec`.
-        bf16: run the VGG under bf16 autocast (meant for GPUs; it also runs on CPU, where it is
-            how the tests check this path); features are cast back, so Grams, losses, gradients
-            and the L-BFGS arithmetic stay fp32.
-        shown: maps the optimised RGB image to the one the run shows (``rgb()``: snapshots,
-            eval scores, final.png), e.g. ``colour=keep_luminance``'s recombination; None: itself.
-        later: the images of the schedule's later stages (``schedule=pyramid``), each with the
-            global step it starts at; ``content``, ``style`` and ``init`` are the first stage's.
+        bf16: the backbone under bf16 autocast (GPUs; CPU runs it in tests); features are cast
+            back, so Grams, losses, gradients and the L-BFGS arithmetic stay fp32.
+        shown: the optimised RGB image -> the one the run shows (``rgb()``: snapshots, eval,
+            final.png), e.g. ``colour=keep_luminance``'s recombination; None: itself.
+        later: the later stages' images (``schedule=pyramid``) with their first global steps.
         upsample_mode: how the image goes to the next stage's size.
         param: the image's parametrisation (``param=``; None: :class:`Pixels`). The module's
             one parameter ``self.param`` is ``param.encode(image)``; ``self.image`` decodes it,
