@@ -50,13 +50,10 @@ class StyleTransfer(pl.LightningModule):
             restore) and the L-BFGS recall are kept in parameter space.
         ema, warm_start, content_decay: the schedule's keys (:mod:`nst_research.optimisation.schedules`).
 
-    The image is optimised in the extractor's input space (for caffe weights BGR 0..255 minus the
-    mean), as in the reference implementations, so learning rates carry over from them. Each step
-    leaves a :class:`StepRecord` in ``self.record`` for the callbacks.
-
-    Stages: at a later stage's first step the image is upsampled to its size (input space), the
-    images and targets are the stage's, and a fresh optimiser is made (L-BFGS's history is of the
-    old size). Steps count on across stages; a checkpoint records its stage.
+    The image lives in the extractor's input space (caffe: BGR 0..255 minus the mean), as in the
+    reference code, so learning rates carry over. Each step leaves a :class:`StepRecord` in
+    ``self.record``. At a later stage's first step the image is upsampled, the targets are the
+    stage's and the optimiser is fresh; steps count on across stages.
     """
 
     def __init__(
