@@ -11,7 +11,7 @@ no global backend switch).
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -26,6 +26,7 @@ DPI = 100  # fixed: the same cells give the same pixels
 GREY = 200  # the grey of a tile with no image
 DEFAULT_ASPECT = 4 / 3  # width / height of a tile when no cell has an image
 LINE_IN = 0.17  # height of one line of 8-10 pt text, inches
+CHAR_IN = 0.075  # width of one character of 8-9 pt text, inches (generous)
 
 # Metadata keys matplotlib would fill with its version or the time; None leaves them out.
 _NO_METADATA = {
@@ -102,15 +103,19 @@ def grid_size(
     lines_under: int,
     title: str,
     tile_in: float,
+    texts: Sequence[str] = (),
 ) -> tuple[float, float]:
-    """Figure width and height in inches: tiles of height ``tile_in`` plus room for the text."""
+    """Figure width and height in inches: tiles of height ``tile_in`` plus room for the text
+    (above and under each tile, with a line's margin; a column as wide as its longest line of
+    ``texts``, the titles and the text under the tiles)."""
     n_rows, n_cols = len(images), len(images[0])
     label_in = max(
         (0.08 * len(line) + 0.2 for label in row_labels for line in label.splitlines()),
         default=0.0,
     )
-    text_in = LINE_IN * (max(_lines(row) for row in titles) + lines_under)
-    width = label_in + n_cols * (tile_in * aspect(images) + 0.1)
+    text_in = LINE_IN * (max(_lines(row) for row in titles) + lines_under + 1)  # + a margin
+    text_w = max((CHAR_IN * len(line) for t in texts for line in t.splitlines()), default=0.0)
+    width = label_in + n_cols * (max(tile_in * aspect(images), text_w) + 0.1)
     height = 0.2 + 0.2 * _lines([title]) + n_rows * (tile_in + 0.1 + text_in)
     height += 0.1 * lines_under  # the text under the last row's tiles
     return width, height
@@ -152,6 +157,7 @@ def draw_grid(
     title: str = "",
     tile_in: float = 1.5,
     interpolation: str = "antialiased",
+    on_figure: Callable[[Figure], object] | None = None,
 ) -> list[list[str]]:
     """Draw ``images`` (rows x cols, each (H, W, 3) uint8 or None) as a labelled grid into ``paths``.
 
@@ -166,6 +172,7 @@ def draw_grid(
         title: above the grid.
         tile_in: tile height in inches (1 px of image = 1 dot at ``tile_in = H / DPI``).
         interpolation: matplotlib's, e.g. ``nearest`` to keep tiny images crisp.
+        on_figure: called with the drawn figure before it is saved (tests read its layout).
 
     Returns:
         The text drawn above each cell (caption, under the column label in the first row).
@@ -183,7 +190,12 @@ def draw_grid(
         ]
     )
     grey = np.full((100, round(100 * aspect(images)), 3), GREY, dtype=np.uint8)
-    fig = agg_figure(*grid_size(images, titles, row_labels, lines_under, title, tile_in))
+    texts = [t for row in titles for t in row]
+    texts += [
+        _at(under, i, j) + "\n" + _at(notes, i, j) for i in range(n_rows) for j in range(n_cols)
+    ]
+    size = grid_size(images, titles, row_labels, lines_under, title, tile_in, texts)
+    fig = agg_figure(*size)
     axes = fig.subplots(n_rows, n_cols, squeeze=False)
     for i in range(n_rows):
         for j in range(n_cols):
@@ -195,5 +207,7 @@ def draw_grid(
                 ax.set_ylabel(row_labels[i], rotation=0, ha="right", va="center", fontsize=10)
     if title:
         fig.suptitle(title, fontsize=10)
+    if on_figure is not None:
+        on_figure(fig)
     save_figure(fig, paths)
     return titles
