@@ -145,6 +145,28 @@ def _draw_cell(
             ax.set_xlabel(text, fontsize=8, color="tab:red" if note else "0.2")
 
 
+def _lines_under(images, under, notes) -> int:
+    """The most lines of text under any image (its scores, then its note)."""
+    n_rows, n_cols = len(images), len(images[0])
+    return _lines(
+        [
+            "\n".join(t for t in (_at(under, i, j), _at(notes, i, j)) if t)
+            for i in range(n_rows)
+            for j in range(n_cols)
+            if images[i][j] is not None
+        ]
+    )
+
+
+def _texts(titles, under, notes) -> list[str]:
+    """Every text drawn above or under a cell (a column must be as wide as its longest line)."""
+    n_rows, n_cols = len(titles), len(titles[0])
+    cells = [(i, j) for i in range(n_rows) for j in range(n_cols)]
+    return [t for row in titles for t in row] + [
+        f"{_at(under, i, j)}\n{_at(notes, i, j)}" for i, j in cells
+    ]
+
+
 def draw_grid(
     images: Sequence[Sequence[np.ndarray | None]],
     paths: Sequence[Path],
@@ -181,21 +203,10 @@ def draw_grid(
 
     n_rows, n_cols = len(images), len(images[0])
     titles = cell_titles(n_rows, n_cols, col_labels, captions)
-    lines_under = _lines(
-        [
-            "\n".join(t for t in (_at(under, i, j), _at(notes, i, j)) if t)
-            for i in range(n_rows)
-            for j in range(n_cols)
-            if images[i][j] is not None
-        ]
-    )
-    grey = np.full((100, round(100 * aspect(images)), 3), GREY, dtype=np.uint8)
-    texts = [t for row in titles for t in row]
-    texts += [
-        _at(under, i, j) + "\n" + _at(notes, i, j) for i in range(n_rows) for j in range(n_cols)
-    ]
-    size = grid_size(images, titles, row_labels, lines_under, title, tile_in, texts)
+    size = grid_size(images, titles, row_labels, _lines_under(images, under, notes), title,
+                     tile_in, _texts(titles, under, notes))  # fmt: skip
     fig = agg_figure(*size)
+    grey = np.full((100, round(100 * aspect(images)), 3), GREY, dtype=np.uint8)
     axes = fig.subplots(n_rows, n_cols, squeeze=False)
     for i in range(n_rows):
         for j in range(n_cols):
