@@ -55,3 +55,23 @@ def test_check_refuses_hashes_of_other_options_and_unknown_figures(tmp_path, cap
     assert "rerun with --update" in capsys.readouterr().err
     assert main(["no_such_figure", "--hashes", str(hashes)]) == 2
     assert "unknown figure 'no_such_figure'" in capsys.readouterr().err
+
+
+@pytest.mark.slow
+def test_a_figure_showing_seconds_is_checked_by_its_tiles_not_its_grid(
+    data_dir, tmp_path, monkeypatch, capsys
+):
+    """The methods figure prints each tile's wall seconds: its grid differs run to run, so the
+    check compares its tiles' images only (it failed every time before)."""
+    from nst_research.figures.check import UNHASHED_GRID
+
+    timed = replace(FIGURES[NAME], tiles=FIGURES[NAME].tiles[:3], show_seconds=True)
+    monkeypatch.setitem(FIGURES, NAME, timed)
+    hashes, opts = tmp_path / "hashes.json", quick_options(size=32, iterations=2)
+    assert check([NAME], opts, hashes, update=True) == 0
+    assert json.loads(hashes.read_text())["figures"][NAME]["png"] == UNHASHED_GRID
+    assert check([NAME], opts, hashes) == 0  # the seconds differ; the tiles do not
+    assert f"{NAME}: ok (1 tile)" in capsys.readouterr().out
+    monkeypatch.setitem(FIGURES, NAME, replace(timed, ratio=1e-1))
+    assert check([NAME], opts, hashes) == 1  # a changed tile is still caught
+    assert f"{NAME}: CHANGED: tiles r0c2-content-conv2_2" in capsys.readouterr().out
