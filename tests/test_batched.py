@@ -152,7 +152,9 @@ def test_batched_launcher_writes_what_the_basic_one_writes(tiny_images, tmp_path
             b / ".hydra/overrides.yaml"
         ).read_text()
         ma, mb = (json.loads((d / "metrics.json").read_text()) for d in (a, b))
-        assert sorted(ma) == sorted(mb) and ma["image_size"] == mb["image_size"]
+        # the same records, plus the batch a batched job ran in (its fit_time_s is the batch's)
+        assert sorted(ma) == sorted(set(mb) - {"batch"}) and ma["image_size"] == mb["image_size"]
+        assert mb["batch"]["size"] == 2 and "batch" not in ma
         assert mb["status"] == "completed" and mb["iterations"] == 2
         pa, pb = (np.asarray(Image.open(d / "final.png"), dtype=int) for d in (a, b))
         assert np.abs(pa - pb).max() <= 1
@@ -193,3 +195,54 @@ def test_a_failing_job_fails_alone(compose, tiny_images, tmp_path):
     assert ok["status"] == "completed" and (tmp_path / "ok" / "final.png").is_file()
     assert isinstance(missing, Exception) and "missing.png" in str(missing)
     assert not (tmp_path / "missing" / "final.png").exists()
+
+
+@pytest.mark.parametrize("how", ["completed", "interrupted"])
+def test_a_batched_problem_resumes_as_a_single_run(compose, tiny_images, tmp_path, how):
+    """A batched problem's checkpoint.ckpt (``checkpoint=always``, or a SIGTERM mid-batch, which
+    stops every problem after a whole step) resumed by ``nst resume=`` as a single run gives the
+    straight single run's pixels: the image, Adam's moments, the step and the loss history."""
+    import os
+    import signal
+
+    import pytorch_lightning as pl
+
+    from nst_research.run import run
+
+    content, style = tiny_images
+    base = [f"content={content}", f"style={style}", *TINY, "optimizer=adam", "snapshot_every=0"]
+    policy = "checkpoint=always" if how == "completed" else "checkpoint=interrupt"
+    jobs = [Job(compose([*base, *v, "iterations=4", policy]), tmp_path / f"b{k}")
+            for k, v in enumerate(VARIANTS[:2])]  # fmt: skip
+    problems = _build(jobs, {i: check(j.cfg) for i, j in enumerate(jobs)}, [None, None])
+
+    class Term(pl.Callback):  # SIGTERM to this process inside the second step's round
+        def on_train_batch_end(self, trainer, module, outputs, batch, batch_idx):
+            if batch_idx == 1:
+                os.kill(os.getpid(), signal.SIGTERM)
+
+    done = 4
+    if how == "interrupted":
+        problems[0].run.trainer.callbacks.append(Term())
+        with pytest.raises(KeyboardInterrupt):
+            _fit(problems, False)
+        done = 2
+    else:
+        _fit(problems, False)
+    for k in range(2):
+        record = json.loads((tmp_path / f"b{k}" / "metrics.json").read_text())
+        assert record["iterations"] == done and record["status"] == how
+        assert record["batch"] == {"size": 2, "position": k}  # fit_time_s is the batch's
+        assert (tmp_path / f"b{k}" / "checkpoint.ckpt").is_file()
+
+    k = 1  # the second problem: seed 1, its own style weight
+    cfg = compose([*base, *VARIANTS[k], "iterations=6"])
+    run(cfg, tmp_path / "resumed", resume_from=tmp_path / f"b{k}" / "checkpoint.ckpt")
+    run(compose([*base, *VARIANTS[k], "iterations=6"]), tmp_path / "straight")
+    a = np.asarray(Image.open(tmp_path / "resumed" / "final.png"), dtype=int)
+    b = np.asarray(Image.open(tmp_path / "straight" / "final.png"), dtype=int)
+    assert np.abs(a - b).max() <= 1
+    rows = [(tmp_path / d / "losses.csv").read_text().splitlines() for d in ("resumed", "straight")]
+    assert len(rows[0]) == len(rows[1]) == 1 + 6
+    resumed = json.loads((tmp_path / "resumed" / "metrics.json").read_text())
+    assert resumed["iterations"] == 6 and resumed["status"] == "completed"

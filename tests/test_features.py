@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+from pathlib import Path
 
 import pytest
 import torch
@@ -156,6 +157,22 @@ def test_torchvision_failed_download_is_a_clear_error(tmp_path, monkeypatch):
     monkeypatch.setattr(torch.hub, "download_url_to_file", no_network)
     with pytest.raises(WeightsError, match="could not download.*network unreachable"):
         load_state_dict("torchvision", "vgg19", allow_download=True)
+
+
+def test_torchvision_download_into_a_fresh_hub_dir(tmp_path, monkeypatch):
+    """A first download on a new machine: the hub's checkpoints/ does not exist yet."""
+    monkeypatch.setenv("TORCH_HOME", str(tmp_path / "torch-home"))
+    monkeypatch.delenv("NST_OFFLINE", raising=False)
+    saved = {"features.0.weight": torch.ones(64, 3, 3, 3), "classifier.0.bias": torch.ones(4)}
+
+    def fake_download(url, dst, progress=True):
+        assert Path(dst).parent.is_dir()  # torch's own downloader needs the folder to exist
+        torch.save(saved, dst)
+
+    monkeypatch.setattr(torch.hub, "download_url_to_file", fake_download)
+    state = load_state_dict("torchvision", "vgg16", allow_download=True)
+    assert list(state) == ["features.0.weight"]  # the classifier is not kept
+    assert (tmp_path / "torch-home" / "hub" / "checkpoints").is_dir()
 
 
 def test_bad_weight_file(tmp_path):

@@ -141,3 +141,36 @@ def test_the_cli_checks_a_key_against_the_option_the_preset_chose():
     assert "style_loss=gram" in check_group_keys(
         ["method=strotss,gatys2016", "style_loss.positions=64"]
     )
+
+
+@pytest.mark.slow
+def test_strotss_on_the_published_vgg16_when_its_weights_are_cached(
+    compose, tiny_images, tmp_path, monkeypatch
+):
+    """``method=strotss model=vgg16``: the layer map is VGG16's own; the run takes the cached
+    torchvision file (a stand-in here: no real weights are downloaded in a test) and records
+    its hash."""
+    import torch
+    import torchvision
+
+    from nst_research.backbones.weights import TORCHVISION_URLS, state_dict_hash
+    from nst_research.run import run
+
+    monkeypatch.setenv("TORCH_HOME", str(tmp_path / "torch-home"))
+    cache = tmp_path / "torch-home" / "hub" / "checkpoints"
+    cache.mkdir(parents=True)
+    torch.manual_seed(0)
+    state = torchvision.models.vgg16(weights=None).state_dict()
+    torch.save(state, cache / TORCHVISION_URLS["vgg16"].rsplit("/", 1)[-1])
+    features = {k: v for k, v in state.items() if k.startswith("features.")}
+
+    content, style = tiny_images
+    cfg = compose(["method=strotss", "model=vgg16", "style_loss.positions=64",
+                   "content_loss.positions=64", f"content={content}", f"style={style}",
+                   "size=32", "iterations=4", "logger=none", "trainer.progress_bar=false",
+                   "eval=[]", "snapshot_every=0"])  # fmt: skip
+    metrics = run(cfg, tmp_path / "run")
+    assert metrics["status"] == "completed" and metrics["iterations"] == 4
+    assert metrics["hashes"]["weights"] == state_dict_hash(features)
+    curve = _losses(tmp_path / "run" / "losses.csv")
+    assert len(curve) == 4 and all(math.isfinite(v) for v in curve)

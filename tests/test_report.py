@@ -47,6 +47,7 @@ from nst_research.report import (
     write_report,
 )
 from nst_research.report.compare import named_rows
+from nst_research.report.methods import method_labels
 from nst_research.report.stats import identical_replicates, welch
 
 LOSS_COLUMNS = [
@@ -308,6 +309,26 @@ def test_three_keys_give_one_row_per_config(tmp_path: Path) -> None:
     assert row_labels[0] == "a=1, b=x, c=0" and len(row_labels) == 4
     assert col_labels == [""]
     assert draw_contact_sheet(records, tmp_path / "sheet.png") == (4, 1)
+
+
+def test_report_names_each_method_with_its_label(tmp_path: Path) -> None:
+    """A method sweep's report says what each preset is (its label), once per method."""
+    sweep = tmp_path / "methods"
+    labels = {"gatys2016": "Gatys et al. 2016 (VGG19)", "strotss": "STROTSS (VGG19 layers)"}
+    for num, (name, label) in enumerate([*labels.items(), ("strotss", labels["strotss"])]):
+        job = make_job(sweep, num, {"method": name, "seed": num})
+        config = {"seed": num, "method": {"name": name, "label": label}}
+        (job / ".hydra" / "config.yaml").write_text(yaml.safe_dump(config))
+    make_job(sweep, 3, {"method": "nnst"}, failed_log="RuntimeError: out of memory\n")
+    assert method_labels(collect(sweep)) == labels  # the failed job left no label: not named
+    text = write_report(sweep)["md"].read_text()
+    line = "- methods: `gatys2016` = Gatys et al. 2016 (VGG19); `strotss` = STROTSS (VGG19 layers)"
+    assert text.count(line) == 1
+    # runs that record no method (older sweeps) get no such line
+    plain = tmp_path / "plain"
+    make_job(plain, 0, {"a": 1})
+    make_job(plain, 1, {"a": 2})
+    assert "- methods:" not in write_report(plain)["md"].read_text()
 
 
 def test_all_failed_or_single_job_still_writes_everything(tmp_path: Path) -> None:

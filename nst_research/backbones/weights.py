@@ -72,7 +72,8 @@ def _torchvision_state_dict(arch: str, allow_download: bool) -> dict[str, Tensor
     if not cache.exists():
         if not allow_download or os.environ.get("NST_OFFLINE") == "1":
             raise WeightsError(f"torchvision {arch} weights are not cached at {cache}; {fix}")
-        try:
+        try:  # a fresh hub dir has no checkpoints/ yet: torch writes into it, never creates it
+            cache.parent.mkdir(parents=True, exist_ok=True)
             torch.hub.download_url_to_file(url, str(cache), progress=True)
         except Exception as e:  # network errors come in many types
             raise WeightsError(

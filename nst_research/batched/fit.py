@@ -18,6 +18,7 @@ from typing import Any
 import torch
 from omegaconf import DictConfig
 
+from nst_research.batched.checkpoint import save_problem_checkpoint
 from nst_research.batched.lockstep import Lockstep
 from nst_research.batched.problems import Problem, ProblemTrainer, evaluate_batch, step_task
 from nst_research.engine import process, signals
@@ -25,7 +26,6 @@ from nst_research.engine.build import build
 from nst_research.engine.memory import reset_peak
 from nst_research.engine.parts import Parts, check
 from nst_research.engine.status import RunStatus
-from nst_research.errors import warn
 from nst_research.run import RunFailed, _wants_checkpoint, finish
 
 
@@ -117,6 +117,8 @@ def _fit(problems: list[Problem], bf16: bool) -> dict[int, Result]:
     results: dict[int, Result] = {}
     for p in problems:
         module = p.module
+        # fit_time_s is the batch's wall time, shared by its problems: the record says so
+        p.run.provenance["batch"] = {"size": len(problems), "position": problems.index(p)}
         if p.error is not None:
             module.status = RunStatus.FAILED
         elif module.status is RunStatus.RUNNING:
@@ -142,27 +144,33 @@ def _optimise(problems: list[Problem], bf16: bool) -> None:
         p.stopped = int(p.run.cfg.iterations) <= 0
     step = 0
     while live := [p for p in problems if p.live]:
-        out = lockstep.run({p.index: step_task(p, lockstep, step) for p in live})
-        for p in live:
-            stop = out[p.index]
-            if isinstance(stop, BaseException):
-                p.error = stop if isinstance(stop, Exception) else RuntimeError(repr(stop))
-                continue
-            p.run.trainer.batch_end(p.module, step)
-            p.stopped = bool(stop) or step + 1 >= int(p.run.cfg.iterations)
+        # A signal waits for the round to end (KeyboardInterrupt then): every problem stops
+        # after a whole step, its image, optimiser state and step count agreeing (a checkpoint).
+        with signals.signals_deferred():
+            out = lockstep.run({p.index: step_task(p, lockstep, step) for p in live})
+            for p in live:
+                stop = out[p.index]
+                if isinstance(stop, BaseException):
+                    p.error = stop if isinstance(stop, Exception) else RuntimeError(repr(stop))
+                    continue
+                p.run.trainer.batch_end(p.module, step)
+                p.stopped = bool(stop) or step + 1 >= int(p.run.cfg.iterations)
         step += 1
 
 
 def _finish(problem: Problem, fit_s: float) -> Result:
     """A single run's outputs (:func:`nst_research.run.finish`); its error as ``fit`` gives it."""
     run, error = problem.run, problem.error
-    if _wants_checkpoint(str(run.cfg.checkpoint), run.module.status):
-        warn(f"{run.run_dir}: a batched problem writes no checkpoint.ckpt (not resumable)")
+    saving = None
     try:
         with signals.signals_deferred():
+            if _wants_checkpoint(str(run.cfg.checkpoint), run.module.status):
+                saving = save_problem_checkpoint(problem, run.run_dir / "checkpoint.ckpt")
             metrics = finish(run, fit_s, error)
     except Exception as e:  # a full disk, an unwritable dir: one line naming the place
         return e
+    if saving is not None:  # the checkpoint's disk error, once the other outputs are written
+        return saving
     if error is not None:
         failed = RunFailed(
             f"the run failed after {metrics['iterations']} iterations ({metrics['error']}); "

@@ -5,7 +5,8 @@ problem of a batch keeps for itself (its images, seed, init, loss and layer weig
 iteration count, records). The backbone, loss definitions, optimiser and its settings, trainer,
 image size, schedule and parametrisation must be the same. Some configs never batch
 (:func:`batchable`): a method that does not optimise, a schedule of several stages, spatial
-masks, a resumed run, ``checkpoint=always`` (a batched problem writes no checkpoint).
+masks, a resumed run. A batched problem writes its ``checkpoint.ckpt`` as a single run does
+(:mod:`nst_research.batched.checkpoint`), so ``checkpoint=`` is each job's own.
 """
 
 from __future__ import annotations
@@ -32,6 +33,7 @@ BATCHABLE = (
     "snapshot_every",
     "name",
     "objective",
+    "checkpoint",
 )
 # Keys under ``loss`` each problem has for itself (the term definitions stay shared).
 BATCHABLE_LOSS = ("content_weight", "style_weight", "tv_weight")
@@ -43,11 +45,7 @@ def batchable(cfg: DictConfig) -> bool:
     schedule = cfg.get("schedule")
     single = schedule is None or str(schedule.get("_target_", "")).endswith(".Single")
     return (
-        optimises(cfg)
-        and single
-        and not masks_on(cfg.get("masks"))
-        and cfg.get("resume") is None
-        and str(cfg.get("checkpoint")) != "always"
+        optimises(cfg) and single and not masks_on(cfg.get("masks")) and cfg.get("resume") is None
     )
 
 

@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING
 from nst_research.configs.names import EVAL_CONTENT_RATIO, EVAL_STYLE_RATIO
 from nst_research.report.configs import UNSET, config_of, swept_keys
 from nst_research.report.environments import environment_line
+from nst_research.report.methods import methods_line
 from nst_research.report.ranking import direction, metric_columns
 from nst_research.report.records import RunRecord, natural_key
 from nst_research.report.stats import PERTURB_HINT, no_effect_note
@@ -76,6 +77,8 @@ def summary_lines(
         + (f"; seeds: {', '.join(seeds)}" if seeds else ""),
         f"- fixed overrides: {' '.join(f'`{k}={v}`' for k, v in fixed.items()) or 'none'}",
     ]
+    if method_line := methods_line(records):
+        lines.append(method_line)
     if has_replicates(rows):
         lines.append("- numbers: mean ± sample sd over completed seed replicates")
     same = [row for row in rows if row.identical]
