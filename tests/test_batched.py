@@ -246,3 +246,19 @@ def test_a_batched_problem_resumes_as_a_single_run(compose, tiny_images, tmp_pat
     assert len(rows[0]) == len(rows[1]) == 1 + 6
     resumed = json.loads((tmp_path / "resumed" / "metrics.json").read_text())
     assert resumed["iterations"] == 6 and resumed["status"] == "completed"
+
+
+def test_a_batch_shows_one_progress_bar_when_its_jobs_ask(compose, tiny_images, tmp_path, capsys):
+    content, style = tiny_images
+    base = [f"content={content}", f"style={style}", *TINY, "optimizer=adam", "snapshot_every=0"]
+    for bar in ("true", "false"):
+        jobs = [Job(compose([*base, f"seed={k}", f"iterations={3 + k}",
+                             f"trainer.progress_bar={bar}"]), tmp_path / f"{bar}{k}")
+                for k in range(2)]  # fmt: skip
+        problems = _build(jobs, {i: check(j.cfg) for i, j in enumerate(jobs)}, [None, None])
+        _fit(problems, False)
+        err = capsys.readouterr().err
+        if bar == "true":  # the longest problem's steps; the shorter one stopped at 3
+            assert "batch of 2 (32x24 px)" in err and "4/4" in err and "live=0" in err
+        else:
+            assert "batch of" not in err

@@ -143,6 +143,7 @@ def _optimise(problems: list[Problem], bf16: bool) -> None:
             p.error = e
         p.stopped = int(p.run.cfg.iterations) <= 0
     step = 0
+    bar = _progress_bar(problems)
     while live := [p for p in problems if p.live]:
         # A signal waits for the round to end (KeyboardInterrupt then): every problem stops
         # after a whole step, its image, optimiser state and step count agreeing (a checkpoint).
@@ -156,6 +157,25 @@ def _optimise(problems: list[Problem], bf16: bool) -> None:
                 p.run.trainer.batch_end(p.module, step)
                 p.stopped = bool(stop) or step + 1 >= int(p.run.cfg.iterations)
         step += 1
+        if bar is not None:
+            bar.update(1)
+            bar.set_postfix(
+                live=sum(p.live for p in problems), failed=sum(bool(p.error) for p in problems)
+            )
+    if bar is not None:
+        bar.close()
+
+
+def _progress_bar(problems: list[Problem]):
+    """One bar for the batch (steps of its longest problem), when its jobs ask for a bar."""
+    if not any(bool(p.run.cfg.trainer.progress_bar) for p in problems):
+        return None
+    from tqdm import tqdm
+
+    height, width = problems[0].module.image.shape[-2:]  # one size a batch
+    total = max(int(p.run.cfg.iterations) for p in problems)
+    desc = f"batch of {len(problems)} ({width}x{height} px)"
+    return tqdm(total=total, desc=desc, unit="step", leave=True)
 
 
 def _finish(problem: Problem, fit_s: float) -> Result:
