@@ -7,6 +7,8 @@ import subprocess
 import sys
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from nst_research.validation.preflight import check_command
 
@@ -73,3 +75,45 @@ def test_the_cli_refuses_a_shared_sweep_subdir_before_any_job_writes(tmp_path):
     lines = out.stderr.splitlines()
     assert lines[-1] == "error: 2 of 2 jobs are invalid; nothing was run" and len(lines) == 3
     assert "Traceback" not in out.stderr and not sweep.exists()
+
+
+HYDRA_KEYS = ["hydra.job.chdir", "hydra.verbose", "hydra.job.name", "hydra.launcher.n_jobs",
+              "hydra.sweeper.params.seed", "+hydra.sweeper.params.style_loss",
+              "hydra.run.dir", "++hydra.job.env_set.NST_X"]  # fmt: skip
+SWEEPS = st.one_of(
+    st.lists(st.integers(0, 9), min_size=2, max_size=4, unique=True).map(
+        lambda v: ",".join(map(str, v))
+    ),
+    st.tuples(st.integers(0, 3), st.integers(5, 9)).map(lambda t: f"range({t[0]},{t[1]})"),
+    st.sampled_from(["choice(a,b)", "glob(*)", "a,b"]),
+)
+
+
+@settings(
+    max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(key=st.sampled_from(HYDRA_KEYS), value=SWEEPS)
+def test_a_sweep_of_a_hydra_key_is_one_line_naming_it(key, value, tmp_path):
+    """Hydra does not sweep its own config: every such sweep is refused in one line naming the
+    argument (and, for ``hydra.sweeper.params.KEY``, the sweep to give instead)."""
+    arg = f"{key}={value}"
+    problem = check(["-m", arg], tmp_path)
+    assert problem is not None and len(problem.splitlines()) == 1, problem
+    assert f"{arg!r} sweeps Hydra's own config" in problem
+    if "sweeper.params." in key:
+        assert f"({key.rsplit('.', 1)[1]}={value})" in problem
+
+
+@pytest.mark.parametrize(
+    ("arg", "expected"),
+    [
+        ('+hydra.sweeper.params.seed="1,2"', "(to sweep seed, give seed=... with -m)"),
+        (
+            "+style_blend.x=1",
+            "under style_blend, which is null here: set style_blend as a whole (style_blend=...)",
+        ),
+    ],
+)
+def test_a_key_added_under_a_null_node_is_one_line(arg, expected, tmp_path):
+    problem = check(["-m", arg], tmp_path)
+    assert problem is not None and expected in problem and "Unexpected type" not in problem

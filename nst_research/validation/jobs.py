@@ -127,6 +127,14 @@ def check_additions(values: list, cfg: DictConfig) -> None:
         hydra = key.startswith("hydra.")
         parent_key, _, name = key.rpartition(".")
         parent = OmegaConf.select(cfg, parent_key, default=None)
+        if parent is None and _is_null(cfg, parent_key):  # OmegaConf: "Unexpected type for root"
+            how = "in a config file" if hydra else f"({parent_key}=...)"
+            if parent_key.endswith("sweeper.params"):
+                how += f" (to sweep {name}, give {name}=... with -m)"
+            raise ConfigError(
+                f"{ov.input_line!r} adds a key under {parent_key}, which is null here: set "
+                f"{parent_key} as a whole {how}"
+            )
         if hydra and _free_form(cfg, key):
             continue
         if not hydra and isinstance(parent, DictConfig) and "_target_" in parent:
@@ -141,6 +149,16 @@ def check_additions(values: list, cfg: DictConfig) -> None:
         reader = "Hydra does not read" if hydra else "nothing reads"
         listed = f"{parent_key}'s keys are: {', '.join(keys)}" if keys else f"{parent_key} has none"
         raise ConfigError(f"{ov.input_line!r} adds a key {reader}{hint}; {listed}")
+
+
+def _is_null(cfg: DictConfig, key: str) -> bool:
+    """Whether ``key`` exists in ``cfg`` with the value null (not merely absent)."""
+    parent_key, _, name = key.rpartition(".")
+    parent = OmegaConf.select(cfg, parent_key, default=None) if parent_key else cfg
+    if not isinstance(parent, DictConfig) or name not in parent:
+        return False
+    node = parent._get_node(name)
+    return node is not None and node._is_none()
 
 
 def _free_form(cfg: DictConfig, key: str) -> bool:
@@ -176,6 +194,9 @@ def job_overrides(comp: Composer, overrides: list[str], multirun: bool) -> list[
                 f"(nst -m ...), or quote a value that holds a comma (\"{ov.key_or_group}='a,b'\")"
             )
         return [list(overrides)]
+    for ov in sweeps:  # Hydra refuses these once it has started: say so first, with the fix
+        if ov.is_hydra_override():
+            raise ConfigError(hydra_sweep_line(ov.input_line))
     target = str(hc.sweeper.get("_target_", ""))
     params = [f"{k}={v}" for k, v in (hc.sweeper.get("params") or {}).items()]
     if target.endswith("BasicSweeper"):
@@ -198,6 +219,19 @@ def job_overrides(comp: Composer, overrides: list[str], multirun: bool) -> list[
     if target.endswith("NSTOptunaSweeper"):
         return optuna_jobs([*params, *overrides])
     return [[ov.input_line for ov in parsed if not ov.is_sweep_override()]]
+
+
+def hydra_sweep_line(arg: str) -> str:
+    """One line for a sweep over a ``hydra.*`` key (Hydra does not sweep its own config)."""
+    key, _, value = arg.lstrip("+~").partition("=")
+    inner = key.split("hydra.sweeper.params.", 1)[1] if "sweeper.params." in key else None
+    fix = (
+        f"sweep the key itself ({inner}={value}), or list it under hydra.sweeper.params in "
+        "a preset file (as experiments/ablation/*.yaml do)"
+        if inner
+        else "set one value per command, or sweep the run's own keys"
+    )
+    return f"{arg!r} sweeps Hydra's own config, which Hydra does not do; {fix}"
 
 
 def optuna_jobs(arguments: list[str]) -> list[list[str]]:
