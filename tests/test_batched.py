@@ -197,11 +197,14 @@ def test_a_failing_job_fails_alone(compose, tiny_images, tmp_path):
     assert not (tmp_path / "missing" / "final.png").exists()
 
 
-@pytest.mark.parametrize("how", ["completed", "interrupted"])
-def test_a_batched_problem_resumes_as_a_single_run(compose, tiny_images, tmp_path, how):
+@pytest.mark.parametrize(
+    ("how", "optimizer"), [("completed", "adam"), ("interrupted", "adam"), ("interrupted", "lbfgs")]
+)
+def test_a_batched_problem_resumes_as_a_single_run(compose, tiny_images, tmp_path, how, optimizer):
     """A batched problem's checkpoint.ckpt (``checkpoint=always``, or a SIGTERM mid-batch, which
     stops every problem after a whole step) resumed by ``nst resume=`` as a single run gives the
-    straight single run's pixels: the image, Adam's moments, the step and the loss history."""
+    straight single run's pixels: the image, the optimiser's state (Adam's moments, L-BFGS's
+    history), the step and the loss history."""
     import os
     import signal
 
@@ -210,7 +213,8 @@ def test_a_batched_problem_resumes_as_a_single_run(compose, tiny_images, tmp_pat
     from nst_research.run import run
 
     content, style = tiny_images
-    base = [f"content={content}", f"style={style}", *TINY, "optimizer=adam", "snapshot_every=0"]
+    base = [f"content={content}", f"style={style}", *TINY, f"optimizer={optimizer}",
+            "snapshot_every=0"]  # fmt: skip
     policy = "checkpoint=always" if how == "completed" else "checkpoint=interrupt"
     jobs = [Job(compose([*base, *v, "iterations=4", policy]), tmp_path / f"b{k}")
             for k, v in enumerate(VARIANTS[:2])]  # fmt: skip
