@@ -127,8 +127,7 @@ def load_inputs(spec: InputSettings) -> Inputs:
     table = backbone.table
     work = term_work(objective.style, objective.style_layers, table)
     check_fits(h, w, deepest, table, spec.history_size, spec.device, style_hw=biggest, work=work)
-    shown_content = image_to_tensor(content_img, spec.size)
-    shown_styles = [image_to_tensor(im, style_size) for im in style_imgs]
+    shown_content, shown_styles = shown_images(content_img, style_imgs, spec.size, spec.style_scale)
     content, styles = spec.colour.inputs(shown_content, shown_styles)
     hashes = {"content": file_sha256(content_path)} if content_path else {}
     paths = {"content": str(content_path)} if content_path else {}
@@ -164,6 +163,14 @@ def _all_styles(spec: InputSettings, stage: StageImages) -> dict:
     if not getattr(spec.init, "blends", False):
         return {}
     return {"styles": stage.styles, "weights": spec.style_weights}
+
+
+def shown_images(
+    content: Image.Image, styles: list[Image.Image], size: int, style_scale: float
+) -> tuple[torch.Tensor, list[torch.Tensor]]:
+    """The images as given, at the run's sizes: what the eval scores compare an output with."""
+    style_size = _style_size(style_scale, size)
+    return image_to_tensor(content, size), [image_to_tensor(im, style_size) for im in styles]
 
 
 def _style_size(style_scale: float, size: int) -> int:
