@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import re
 import shlex
 
@@ -82,6 +83,34 @@ def test_quick_figure_grid_labels_files_and_same_pixels_twice(data_dir, tmp_path
     np.testing.assert_array_equal(pixels(png), pixels(again))
     assert png.read_bytes() == again.read_bytes()
     assert pdf.read_bytes() == (tmp_path / "b" / "gatys2016_fig5.pdf").read_bytes()
+
+
+def test_reuse_copies_the_tiles_that_completed_with_the_same_config(data_dir, tmp_path, capsys):
+    opts = Options(settings="paper", size=32, iterations=2, quick=True, logger="none")
+    make_figure("gatys2016_fig5", opts, tmp_path / "a", log=lambda _: None)
+    (earlier,) = (tmp_path / "a" / "runs" / "gatys2016_fig5").iterdir()
+    record = earlier / "r0c3-content-conv4_2" / "metrics.json"
+    record.write_text(record.read_text().replace('"completed"', '"interrupted"', 1))
+
+    assert (
+        main(["gatys2016_fig5", *QUICK, "--out", str(tmp_path / "b"), "--reuse", str(earlier)]) == 0
+    )
+    out = capsys.readouterr().out
+    assert out.count("reused") == 1 and "r0c2-content-conv2_2" in out  # not the interrupted one
+    (later,) = (tmp_path / "b" / "runs" / "gatys2016_fig5").iterdir()
+    tiles = json.loads((later / "figure.json").read_text())["tiles"]
+    assert [t["reused_from"] is not None for t in tiles] == [True, False]
+    same = "r0c2-content-conv2_2/final.png"
+    assert (later / same).read_bytes() == (earlier / same).read_bytes()
+    np.testing.assert_array_equal(
+        pixels(tmp_path / "a" / "gatys2016_fig5.png"), pixels(tmp_path / "b" / "gatys2016_fig5.png")
+    )
+    # another config (more iterations) reuses nothing; a missing folder is one line
+    args = ["gatys2016_fig5", "--quick", "--size", "32", "--iterations", "3", "--logger", "none"]
+    assert main([*args, "--out", str(tmp_path / "c"), "--reuse", str(earlier)]) == 0
+    assert "reused" not in capsys.readouterr().out
+    assert main([*args, "--reuse", str(tmp_path / "nowhere")]) == 2
+    assert "--reuse" in capsys.readouterr().err
 
 
 def test_fig4_grid_is_ratios_by_cumulative_style_layers(tmp_path):

@@ -74,6 +74,13 @@ def _parser() -> argparse.ArgumentParser:
         help="an extra Hydra override for every run, e.g. -o trainer=gpu (repeatable)",
     )
     p.add_argument(
+        "--reuse",
+        type=Path,
+        metavar="RUNS_DIR",
+        help="an earlier render's runs folder (<out>/runs/NAME/STAMP): each tile that completed "
+        "there with the same resolved config is copied, not run again",
+    )
+    p.add_argument(
         "--dry-run", action="store_true", help="print the nst command of every run and exit"
     )
     return p
@@ -98,7 +105,10 @@ def _options(args: argparse.Namespace) -> Options:
         quick=args.quick,
         logger=args.logger,
         extra=tuple(args.override),
+        reuse=str(args.reuse) if args.reuse else None,
     )
+    if args.reuse and not args.reuse.is_dir():
+        raise ConfigError(f"--reuse {args.reuse}: no such folder (an earlier render's runs)")
     if opts.size <= 0 or opts.iterations <= 0:
         raise ConfigError("--size and --iterations must be positive")
     return opts

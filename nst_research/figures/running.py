@@ -57,6 +57,7 @@ class Options:
     quick: bool = False
     logger: str = "wandb"
     extra: tuple[str, ...] = ()
+    reuse: str | None = None  # an earlier render's runs folder: its matching tiles are kept
 
 
 def settings_name(fig: FigureSpec, opts: Options) -> str:
@@ -119,6 +120,7 @@ class TileResult:
     iterations: int = 0
     seconds: float = 0.0
     error: str | None = None
+    reused_from: Path | None = None  # the earlier run dir copied in (``--reuse``)
 
 
 def _stamp_dir(root: Path, opts: Options) -> Path:
@@ -159,6 +161,35 @@ def _run_tile(res: TileResult, cfg: Any, key: str, group: str) -> None:
     res.seconds = time.perf_counter() - start
 
 
+def _reuse_tile(res: TileResult, cfg: Any, earlier: Path) -> bool:
+    """Copy the earlier render's run of this tile into ``res.run_dir`` when it completed with
+    the very config this tile composes now (``.hydra/config.yaml`` equal as text: a changed
+    preset, size or override runs the tile again). The code is not compared: the run's
+    ``metrics.json`` keeps its own git commit, and ``figure.json`` names the reused dir."""
+    import shutil
+
+    from omegaconf import OmegaConf
+
+    assert res.run_dir is not None
+    old = earlier / res.run_dir.name
+    try:
+        metrics = json.loads((old / "metrics.json").read_text())
+        same = (old / ".hydra" / "config.yaml").read_text() == OmegaConf.to_yaml(cfg)
+    except (OSError, ValueError):
+        return False
+    if (
+        not same
+        or metrics.get("status") != RunStatus.COMPLETED
+        or not (old / "final.png").is_file()
+    ):
+        return False
+    shutil.copytree(old, res.run_dir)
+    res.status, res.iterations = RunStatus.COMPLETED.value, int(metrics["iterations"])
+    res.image, res.scores = res.run_dir / "final.png", dict(metrics.get("eval") or {})
+    res.seconds, res.reused_from = float(metrics.get("wall_time_s") or 0.0), old
+    return True
+
+
 def run_figure(
     fig: FigureSpec, opts: Options, out: Path, log: Callable[[str], object] = print
 ) -> tuple[list[TileResult], Path]:
@@ -181,6 +212,10 @@ def run_figure(
     for i, (res, cfg, ov) in enumerate(zip(results, cfgs, override_lists, strict=True), start=1):
         t, key = res.tile, relabel(res.tile.key, settings)
         res.run_dir = root / f"r{t.row}c{t.col}-{key}"
+        if opts.reuse and _reuse_tile(res, cfg, Path(opts.reuse)):
+            log(f"[{i}/{len(runs)}] {fig.name} {key}: reused {res.reused_from} "
+                f"({res.status}, {res.seconds:.1f} s when it ran)")  # fmt: skip
+            continue
         _write_hydra_files(res.run_dir, cfg, ov)
         _run_tile(res, cfg, key, fig.name)
         what = res.error or f"{res.status}, {res.iterations} iterations"
@@ -252,6 +287,7 @@ def _manifest(
                 "run_dir": str(r.run_dir) if r.run_dir else None,
                 "seconds": r.seconds,
                 "error": r.error,
+                "reused_from": str(r.reused_from) if r.reused_from else None,
             }
             for r in results
         ],

@@ -81,25 +81,38 @@ class WholeLoss(SeededLoss):
 
 
 class HypercolumnREMD(WholeLoss):
-    """``style_loss=remd_hypercolumn``: scale * (REMD_cos(x, s) + moment_weight * moments(x, s))
-    on hypercolumns of all style layers."""
+    """``style_loss=remd_hypercolumn``: scale * (REMD_cos(x, s) + moment_weight * moments(f x, f s))
+    on hypercolumns of all style layers.
+
+    ``feature_scale`` (f) multiplies the hypercolumns before the moment term (the cosine cost
+    does not depend on it): the moments grow with the features' magnitude (means as f,
+    covariances as f²), so on a network whose activations are far larger than STROTSS's (the
+    Caffe VGG19 on 0..255 input: a mean entry of about 190 on The Starry Night at 256 px) the
+    moment term would outweigh the relaxed EMD and the content term by orders of magnitude.
+    """
 
     def __init__(
-        self, positions: int | None = 1024, moment_weight: float = 1.0, scale: float = 1.0
+        self,
+        positions: int | None = 1024,
+        moment_weight: float = 1.0,
+        scale: float = 1.0,
+        feature_scale: float = 1.0,
     ) -> None:
         super().__init__(positions, scale, "style_loss")
         self.moment_weight = float(moment_weight)
         if not self.moment_weight >= 0:
             raise ConfigError(f"style_loss.moment_weight={moment_weight!r} must be >= 0")
+        self.feature_scale = positive(feature_scale, "style_loss.feature_scale")
 
     def forward_all(self, features: dict[str, Tensor], layers: dict[str, float]) -> Tensor:
         g = self.generator("hypercolumns")
         x = sampled(weighted(features, layers), self.positions, g)
         s = sampled(self.targets(layers), self.positions, g)
         total = x.new_zeros(())
+        f = self.feature_scale
         for xb, sb in zip(x, s.expand(x.shape[0], -1, -1), strict=True):
             total = total + relaxed_emd(cosine_cost(xb, sb))
-            total = total + self.moment_weight * moment_loss(xb, sb)
+            total = total + self.moment_weight * moment_loss(f * xb, f * sb)
         return self.scale * total / x.shape[0]
 
 
