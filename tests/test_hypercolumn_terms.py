@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import pytest
 import torch
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from nst_research.configs.names import LOSS_STYLE, style_layer_key
 from nst_research.errors import ConfigError
@@ -21,7 +23,8 @@ def _feats(seed: int = 0) -> dict[str, torch.Tensor]:
 
 def test_one_layer_is_the_per_layer_term():
     x, s = _feats(0)["a"], _feats(1)["a"]
-    hyper, per_layer = HypercolumnREMD(positions=None), RelaxedEMDLoss(positions=None, scale=1.0)
+    hyper = HypercolumnREMD(positions=None, feature_scale=1.0)  # the per-layer term's moments
+    per_layer = RelaxedEMDLoss(positions=None, scale=1.0)
     for term in (hyper, per_layer):
         term.set_targets({"a": s}, ["a"])
     torch.testing.assert_close(hyper.forward_all({"a": x}, {"a": 1.0}), per_layer(x, "a"))
@@ -82,3 +85,27 @@ def test_nnst_fit_is_zero_when_output_content_and_style_agree_and_gets_the_style
     assert objective(moved, torch.zeros(1, 3, 6, 8))["loss/content"].item() > 1e-3
     with pytest.raises(ConfigError, match="content_loss.alpha"):
         NeighbourFit(alpha=1.5)
+
+
+@settings(max_examples=40, deadline=None)
+@given(c=st.floats(1e-3, 1e3), seed=st.integers(0, 50))
+def test_auto_feature_scale_makes_the_style_term_scale_free(c, seed):
+    """With ``feature_scale=auto`` the term is the same whatever the features' magnitude (the
+    Caffe VGG19's ~190 or a network's ~1): cosine costs do not see it, and the moments are taken
+    at f = 1 / the style's mean entry; a fixed f = 1 grows with the magnitude (as c²)."""
+    x, s = _feats(seed), _feats(seed + 100)
+    layers = {"a": 0.5, "b": 0.5}
+
+    def value(term, k):
+        term.set_targets({n: k * v for n, v in s.items()}, ["a", "b"])
+        term.reseed(0)
+        return term.forward_all({n: k * v for n, v in x.items()}, layers).item()
+
+    auto = HypercolumnREMD(positions=None)
+    assert value(auto, c) == pytest.approx(value(auto, 1.0), rel=1e-3, abs=1e-6)
+    means = torch.cat([(0.5 * 2 * v).abs().mean(dim=(0, 2, 3)) for v in s.values()])
+    auto.set_targets(s, ["a", "b"])
+    assert auto.moment_scale(auto.targets(layers)) == pytest.approx(1 / means.mean().item())
+    fixed = HypercolumnREMD(positions=None, feature_scale=1.0)
+    if c > 10:
+        assert value(fixed, c) > 10 * value(fixed, 1.0)

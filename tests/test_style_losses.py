@@ -83,6 +83,10 @@ def test_wasserstein_of_a_shift_and_a_scaling():
     _, cov = gaussian_fit(s)
     expected = (1 - 2.5) ** 2 * cov.diagonal(dim1=-2, dim2=-1).sum()
     assert_close(value(WassersteinLoss(scale=3.0), s, mu + 2.5 * (s - mu)), 3.0 * expected)
+    # reduction=mean (crowsonkb's, method=ck): per channel, the sum / C
+    assert_close(value(WassersteinLoss(reduction="mean"), s, s + d), d.pow(2).sum() / 3)
+    with pytest.raises(ConfigError, match="style_loss.reduction"):
+        WassersteinLoss(reduction="max")
 
 
 def test_wasserstein_gradient_at_identical_and_singular_covariances():

@@ -152,10 +152,12 @@ class WassersteinLoss(FeatureLoss):
     The target keeps mu_s, S_s and S_s^1/2, packed as a (B, C, 2C + 1) float64 tensor.
     """
 
-    def __init__(self, eps: float = 1e-8, scale: float = 1.0) -> None:
+    def __init__(self, eps: float = 1e-8, scale: float = 1.0, reduction: str = "sum") -> None:
         super().__init__()
         self.eps = positive(eps, "style_loss.eps")
         self.scale = positive(scale, "style_loss.scale")
+        choose(REDUCTIONS, reduction, "style_loss.reduction")
+        self.reduction = reduction
 
     def statistic(self, features: Tensor) -> Tensor:
         mean, cov = gaussian_fit(features)
@@ -171,10 +173,12 @@ class WassersteinLoss(FeatureLoss):
         mean_s, cov_s, cov_s_sqrt = target[..., 0], target[..., 1 : c + 1], target[..., c + 1 :]
         mean_x, cov_x = gaussian_fit(features)
         w2 = wasserstein2_gaussian(mean_x, cov_x, mean_s, cov_s, cov_s_sqrt, self.eps)
+        if self.reduction == "mean":  # per channel, as crowsonkb's (its means of the diagonals)
+            w2 = w2 / c
         return self.scale * w2.to(features.dtype)
 
     def extra_repr(self) -> str:
-        return f"eps={self.eps:g}, scale={self.scale:g}"
+        return f"eps={self.eps:g}, scale={self.scale:g}, reduction={self.reduction!r}"
 
 
 class SlicedWassersteinLoss(SeededLoss):

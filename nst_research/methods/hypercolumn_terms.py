@@ -88,7 +88,9 @@ class HypercolumnREMD(WholeLoss):
     does not depend on it): the moments grow with the features' magnitude (means as f,
     covariances as f²), so on a network whose activations are far larger than STROTSS's (the
     Caffe VGG19 on 0..255 input: a mean entry of about 190 on The Starry Night at 256 px) the
-    moment term would outweigh the relaxed EMD and the content term by orders of magnitude.
+    moment term would outweigh the relaxed EMD and the content term by orders of magnitude, and
+    the output becomes a copy of the painting. ``auto`` (the default): f = 1 / the mean absolute
+    entry of the style's hypercolumns, so the entries are about 1 on any backbone.
     """
 
     def __init__(
@@ -96,20 +98,31 @@ class HypercolumnREMD(WholeLoss):
         positions: int | None = 1024,
         moment_weight: float = 1.0,
         scale: float = 1.0,
-        feature_scale: float = 1.0,
+        feature_scale: float | str = "auto",
     ) -> None:
         super().__init__(positions, scale, "style_loss")
         self.moment_weight = float(moment_weight)
         if not self.moment_weight >= 0:
             raise ConfigError(f"style_loss.moment_weight={moment_weight!r} must be >= 0")
-        self.feature_scale = positive(feature_scale, "style_loss.feature_scale")
+        self.feature_scale: float | None = (
+            None if feature_scale == "auto" else positive(feature_scale, "style_loss.feature_scale")
+        )
+
+    def moment_scale(self, targets: list[Tensor]) -> float:
+        """f: ``feature_scale``, or for ``auto`` 1 / the style's mean absolute hypercolumn entry
+        (each layer's channels counted as the hypercolumn holds them)."""
+        if self.feature_scale is not None:
+            return self.feature_scale
+        means = torch.cat([t.detach().abs().mean(dim=(0, 2, 3)) for t in targets])
+        return 1.0 / max(float(means.mean()), 1e-12)
 
     def forward_all(self, features: dict[str, Tensor], layers: dict[str, float]) -> Tensor:
         g = self.generator("hypercolumns")
+        targets = self.targets(layers)
         x = sampled(weighted(features, layers), self.positions, g)
-        s = sampled(self.targets(layers), self.positions, g)
+        s = sampled(targets, self.positions, g)
         total = x.new_zeros(())
-        f = self.feature_scale
+        f = self.moment_scale(targets)
         for xb, sb in zip(x, s.expand(x.shape[0], -1, -1), strict=True):
             total = total + relaxed_emd(cosine_cost(xb, sb))
             total = total + self.moment_weight * moment_loss(f * xb, f * sb)
@@ -151,7 +164,7 @@ class NeighbourFit(WholeLoss):
         self,
         positions: int | None = 1024,
         style_positions: int | None = 4096,
-        alpha: float = 0.75,
+        alpha: float = 0.25,
         scale: float = 1.0,
     ) -> None:
         super().__init__(positions, scale, "content_loss")
@@ -159,7 +172,7 @@ class NeighbourFit(WholeLoss):
             style_positions, "content_loss.style_positions", minimum=1
         )
         if not (isinstance(alpha, int | float) and 0 <= alpha <= 1):
-            raise ConfigError(f"content_loss.alpha={alpha!r} must be in [0, 1] (NNST: 0.75)")
+            raise ConfigError(f"content_loss.alpha={alpha!r} must be in [0, 1] (NNST: 0.25, its --alpha 0.75)")
         self.alpha = float(alpha)
 
     def set_targets(self, features: dict[str, Tensor], layers) -> None:
