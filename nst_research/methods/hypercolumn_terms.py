@@ -172,7 +172,9 @@ class NeighbourFit(WholeLoss):
             style_positions, "content_loss.style_positions", minimum=1
         )
         if not (isinstance(alpha, int | float) and 0 <= alpha <= 1):
-            raise ConfigError(f"content_loss.alpha={alpha!r} must be in [0, 1] (NNST: 0.25, its --alpha 0.75)")
+            raise ConfigError(
+                f"content_loss.alpha={alpha!r} must be in [0, 1] (NNST: 0.25, its --alpha 0.75)"
+            )
         self.alpha = float(alpha)
 
     def set_targets(self, features: dict[str, Tensor], layers) -> None:
