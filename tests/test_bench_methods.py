@@ -33,6 +33,26 @@ def test_the_table_puts_the_sizes_side_by_side():
     assert "| `ghiasi2017` (ghiasi2017) | 2.0 | - | - | - |" in lines
 
 
+def test_a_failing_method_is_a_row_and_the_others_are_measured(tmp_path, monkeypatch):
+    monkeypatch.setenv("NST_DATA_DIR", str(tmp_path))  # found by name, never read here
+    for name in ("tubingen.jpg", "starry_night.jpg"):
+        (tmp_path / name).write_bytes(b"")
+    methods = _methods()
+    from nst_research.errors import ConfigError
+
+    def compose_cfg(size, iterations, overrides):
+        if "method=broken" in overrides:
+            raise ConfigError("style_loss.feature_scale='x' is not a number")
+        raise RuntimeError("not reached: the smoke test runs real methods")
+
+    result = methods.measure([32], 2, compose_cfg, tmp_path, ["broken"], log=lambda _: None)
+    (row,) = result["rows"]
+    assert row["status"] == "failed" and "feature_scale" in row["error"]
+    lines = methods.markdown(result)
+    assert "| `broken` (broken) | failed | - |" in lines
+    assert any(line.startswith("- `broken` at 32 px failed: ConfigError") for line in lines)
+
+
 @pytest.mark.slow
 def test_a_smoke_run_times_each_method(tmp_path, monkeypatch):
     monkeypatch.setenv("NST_DATA_DIR", str(shared_image("tubingen.jpg").parent))

@@ -62,19 +62,24 @@ def measure(
     for size in sizes:
         for method in methods:
             overrides = [f"method={method}", f"content={content}", f"style={style}", *QUIET]
-            cfg = compose_cfg(size, iterations, [*overrides, *extra])
-            m = run(cfg, tmp / f"methods_{size}_{method}")
-            row = {
-                "size": size,
-                "method": method,
-                "label": cfg.method.get("label") or method,
-                "status": m["status"],
-                "iterations": m["iterations"],
-                "wall_s": m["wall_time_s"],
-                "fit_s": m.get("fit_time_s"),
-                "s_per_iter": m.get("s_per_iter"),
-                "peak_memory_mb": m.get("peak_memory_mb"),
-            }
+            row: dict[str, Any] = {"size": size, "method": method, "label": method}
+            try:  # one method that fails is a row saying why; the others are still measured
+                cfg = compose_cfg(size, iterations, [*overrides, *extra])
+                row["label"] = cfg.method.get("label") or method
+                m = run(cfg, tmp / f"methods_{size}_{method}")
+            except Exception as e:  # noqa: BLE001 - any error of one run, recorded
+                row.update(status="failed", error=f"{type(e).__name__}: {' '.join(str(e).split())}")
+                log(f"[methods] {size} px {method}: failed ({row['error'][:200]})")
+                rows.append(row)
+                continue
+            row.update(
+                status=m["status"],
+                iterations=m["iterations"],
+                wall_s=m["wall_time_s"],
+                fit_s=m.get("fit_time_s"),
+                s_per_iter=m.get("s_per_iter"),
+                peak_memory_mb=m.get("peak_memory_mb"),
+            )
             log(f"[methods] {size} px {method}: {row['wall_s']:.1f} s ({row['status']})")
             rows.append(row)
     return {"pair": list(PAIR), "iterations": iterations, "sizes": list(sizes), "rows": rows}
@@ -83,6 +88,8 @@ def measure(
 def _cell(row: dict[str, Any] | None) -> str:
     if row is None:
         return "- | -"
+    if row.get("status") == "failed":
+        return "failed | -"
     sit = f"{row['s_per_iter']:.3f}" if row.get("s_per_iter") else "-"
     return f"{row['wall_s']:.1f} | {sit}"
 
@@ -112,6 +119,9 @@ def markdown(result: dict[str, Any]) -> list[str]:
         "most iterations below the size); ghiasi2017 runs no iterations (one network pass).",
         "",
     ]
+    for row in result["rows"]:
+        if row.get("status") == "failed":
+            lines.append(f"- `{row['method']}` at {row['size']} px failed: {row.get('error')}")
     return lines
 
 
