@@ -41,6 +41,9 @@ def agg_figure(width_in: float, height_in: float) -> Figure:
     from matplotlib.figure import Figure
 
     fig = Figure(figsize=(width_in, height_in), dpi=DPI, layout="constrained")
+    # 0.1 in around each axes (matplotlib's default 3 pt let a tall tile's 3-line title touch the
+    # suptitle: found by tests/test_grid_layout.py)
+    fig.get_layout_engine().set(h_pad=0.1)
     FigureCanvasAgg(fig)
     return fig
 
