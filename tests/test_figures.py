@@ -113,6 +113,29 @@ def test_reuse_copies_the_tiles_that_completed_with_the_same_config(data_dir, tm
     assert "--reuse" in capsys.readouterr().err
 
 
+def test_rows_render_apart_and_reuse_assembles_them(data_dir, tmp_path, capsys):
+    """--rows: each process renders some rows; --reuse then draws the whole figure, running
+    nothing (the workflow of the 256 px methods figure)."""
+    import shutil
+
+    for rows, out in (("1", "a"), ("0", "b")):
+        assert main(["gatys2016_fig6", *QUICK, "--rows", rows, "--out", str(tmp_path / out)]) == 0
+    merged = tmp_path / "merged"
+    for out, row in (("a", "r1"), ("b", "r0")):
+        (runs,) = (tmp_path / out / "runs" / "gatys2016_fig6").iterdir()
+        tiles = json.loads((runs / "figure.json").read_text())["tiles"]
+        assert {t["row"] for t in tiles} == {int(row[1])}  # only that row ran
+        for d in runs.glob(f"{row}c*"):
+            shutil.copytree(d, merged / d.name)
+    capsys.readouterr()
+    assert (
+        main(["gatys2016_fig6", *QUICK, "--out", str(tmp_path / "c"), "--reuse", str(merged)]) == 0
+    )
+    assert capsys.readouterr().out.count("reused") == 6  # every tile, nothing run
+    assert main(["gatys2016_fig6", *QUICK, "--rows", "2", "--out", str(tmp_path / "d")]) == 2
+    assert "--rows 2: gatys2016_fig6 has rows 0-1" in capsys.readouterr().err
+
+
 def test_fig4_grid_is_ratios_by_cumulative_style_layers(tmp_path):
     fig = FIGURES["gatys2016_fig4"]
     rng = np.random.default_rng(0)

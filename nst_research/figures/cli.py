@@ -81,6 +81,14 @@ def _parser() -> argparse.ArgumentParser:
         "there with the same resolved config is copied, not run again",
     )
     p.add_argument(
+        "--rows",
+        type=int,
+        nargs="+",
+        metavar="ROW",
+        help="run only these rows' tiles (0-based; the others are drawn as not run): render "
+        "rows in parallel processes, then assemble with --reuse",
+    )
+    p.add_argument(
         "--dry-run", action="store_true", help="print the nst command of every run and exit"
     )
     return p
@@ -106,6 +114,7 @@ def _options(args: argparse.Namespace) -> Options:
         logger=args.logger,
         extra=tuple(args.override),
         reuse=str(args.reuse) if args.reuse else None,
+        rows=tuple(args.rows) if args.rows else None,
     )
     if args.reuse and not args.reuse.is_dir():
         raise ConfigError(f"--reuse {args.reuse}: no such folder (an earlier render's runs)")

@@ -21,7 +21,7 @@ from typing import Any
 from nst_research.configs.compose import compose_many
 from nst_research.configs.names import EVAL_CONTENT_RATIO, EVAL_STYLE_RATIO
 from nst_research.engine.status import RunStatus
-from nst_research.errors import NSTError
+from nst_research.errors import ConfigError, NSTError
 from nst_research.figures.drawing import Grid, assemble, input_tile
 from nst_research.figures.recipes import get_figure
 from nst_research.figures.settings import SETTINGS, relabel
@@ -58,6 +58,7 @@ class Options:
     logger: str = "wandb"
     extra: tuple[str, ...] = ()
     reuse: str | None = None  # an earlier render's runs folder: its matching tiles are kept
+    rows: tuple[int, ...] | None = None  # only these rows' tiles run (others: not run)
 
 
 def settings_name(fig: FigureSpec, opts: Options) -> str:
@@ -201,7 +202,12 @@ def run_figure(
     """
     from nst_research.configs.checks import validate
 
-    runs = fig.runs
+    runs = [t for t in fig.runs if opts.rows is None or t.row in opts.rows]
+    n_rows = fig.shape[0]
+    if opts.rows is not None and not set(opts.rows) <= set(range(n_rows)):
+        raise ConfigError(
+            f"--rows {' '.join(map(str, opts.rows))}: {fig.name} has rows 0-{n_rows - 1}"
+        )
     override_lists = [tile_overrides(fig, t, opts) for t in runs]
     cfgs = compose_many(override_lists)
     for cfg in cfgs:
@@ -319,6 +325,8 @@ def make_figure(
         under[pos] = scores_text(res.scores)
         if fig.show_seconds and res.status != NOT_RUN:
             under[pos] = f"{under[pos]}  {res.seconds:.0f} s".strip()
+    for t in fig.runs:  # tiles of the rows left out (--rows)
+        notes.setdefault((t.row, t.col), NOT_RUN)
     inits = [t.init for t in fig.tiles if t.task is not None]
     presets = all(t.method is not None for t in fig.runs)
     caption = _caption(opts, scores=any(under.values()), inits=inits, presets=presets)
