@@ -38,11 +38,15 @@ lock: $(STAMP) ## rewrite constraints.txt from .venv (pip freeze minus the proje
 run: $(STAMP) ## stylise the default images offline (grace_hopper x swirls) and say where the result is
 	$(VENV)/bin/nst size=256 iterations=200 $(ARGS)
 
-test: $(STAMP) ## run the whole test suite (slow tests included)
-	$(PY) -m pytest -q $(ARGS)
+# The suite runs in TEST_JOBS processes (pytest-xdist; 0: in this one), one torch thread each.
+TEST_JOBS ?= 2
+TEST_ENV = OMP_NUM_THREADS=$${OMP_NUM_THREADS:-1}
+
+test: $(STAMP) ## run the whole test suite (slow tests included) in TEST_JOBS=2 processes
+	$(TEST_ENV) $(PY) -m pytest -q -n $(TEST_JOBS) $(ARGS)
 
 test-fast: $(STAMP) ## run the suite without the slow tests
-	$(PY) -m pytest -q -m "not slow" $(ARGS)
+	$(TEST_ENV) $(PY) -m pytest -q -n $(TEST_JOBS) -m "not slow" $(ARGS)
 
 lint: $(STAMP) ## ruff check and format check
 	$(VENV)/bin/ruff check nst_research tests experiments hydra_plugins
