@@ -221,6 +221,8 @@ def check_config(cfg: DictConfig) -> Checked:
     loss = cfg.loss
     for key in ("content_weight", "style_weight", "tv_weight"):
         _finite_nonneg(loss[key], f"loss.{key}")
+    if not isinstance(loss.get("normalise", False), bool):
+        raise ConfigError(f"loss.normalise={loss.normalise!r} must be true or false")
     _choice(cfg.checkpoint, ("never", "interrupt", "always"), "checkpoint")
     weights = style_weights(cfg)
     check_masks(cfg)

@@ -10,6 +10,9 @@ LOSS_CONTENT = "loss/content"
 LOSS_STYLE = "loss/style"
 LOSS_TV = "loss/tv"
 LOSS_KEYS = (LOSS_TOTAL, LOSS_CONTENT, LOSS_STYLE, LOSS_TV)
+# The image itself as RGB in [0, 1], beside the layers in a features dict, for terms that put it
+# in their hypercolumns (STROTSS: ``rgb: true``); no backbone layer has this name.
+FEATURE_RGB = "rgb"
 TIME_STEP = "time/step_s"
 TIME_S = "time_s"  # eval.csv: seconds of optimisation up to a row (scoring excluded)
 IMAGE_GENERATED = "image/generated"

@@ -101,6 +101,8 @@ def build_module(
         ema=getattr(parts.schedule, "ema", None),
         warm_start=getattr(parts.schedule, "warm_start", False),
         content_decay=getattr(parts.schedule, "content_decay", 1.0),
+        last_lr=getattr(parts.schedule, "last_lr", 1.0),
+        detail=getattr(parts.schedule, "detail", False),
     )
     if inputs.masks is not None:
         parts.objective.style.set_masks(inputs.masks)

@@ -21,8 +21,9 @@ from nst_research.engine.recall import LastEvaluation
 from nst_research.engine.status import RunStatus, StepRecord
 from nst_research.loss.terms import Objective
 from nst_research.methods.averaging import ImageAverage, carry_moments
+from nst_research.methods.neighbours import rotations
 from nst_research.optimisation.optimizers import OptimizerSpec
-from nst_research.optimisation.schedules import StageImages, stage_at, upsample
+from nst_research.optimisation.schedules import StageImages, next_start, stage_at
 from nst_research.params.base import Parametrisation
 from nst_research.params.pixels import Pixels
 
@@ -48,7 +49,8 @@ class StyleTransfer(pl.LightningModule):
             one parameter ``self.param`` is ``param.encode(image)``; ``self.image`` decodes it,
             and is what every loss, snapshot and metric sees. ``last_good`` (the divergence
             restore) and the L-BFGS recall are kept in parameter space.
-        ema, warm_start, content_decay: the schedule's keys (:mod:`nst_research.optimisation.schedules`).
+        ema, warm_start, content_decay, last_lr, detail: the schedule's keys
+            (:mod:`nst_research.optimisation.schedules`).
 
     The image lives in the extractor's input space (caffe: BGR 0..255 minus the mean), as in the
     reference code, so learning rates carry over. Each step leaves a :class:`StepRecord` in
@@ -73,6 +75,8 @@ class StyleTransfer(pl.LightningModule):
         ema: float | None = None,
         warm_start: bool = False,
         content_decay: float = 1.0,
+        last_lr: float = 1.0,
+        detail: bool = False,
     ) -> None:
         super().__init__()
         self.bf16 = bf16
@@ -102,6 +106,7 @@ class StyleTransfer(pl.LightningModule):
         # Loss evaluations this process ran (forward + backward) and recalled (metrics.json).
         self.evaluations = {"computed": 0, "recalled": 0}
         self.warm_start, self.content_decay = warm_start, content_decay
+        self.last_lr, self.detail = float(last_lr), bool(detail)
         self.content_weight = objective.content_weight  # the first stage's (content_decay)
         self.average = None if ema is None else ImageAverage(ema, self.image.detach())
 
@@ -139,11 +144,13 @@ class StyleTransfer(pl.LightningModule):
     def _next_stage(self, index: int) -> None:
         """Go on at stage ``index`` from the current image, upsampled (first step of the stage):
         decoded, upsampled, encoded again at the new size."""
-        hw = tuple(self.stages[index].content.shape[-2:])
         old_shape, old = self.image.shape, self.spec.optimizer if self.spec else None
-        self.enter_stage(index, upsample(self.shown_image(), hw, self.upsample_mode))
+        shown = self.shown_image()
+        content = self.preprocess(self.stages[index].content.to(shown.device))
+        detail = self.detail and index < len(self.stages) - 1  # STROTSS: not at the last scale
+        self.enter_stage(index, next_start(shown, content, self.upsample_mode, detail))
         self.compute_targets()
-        self.spec = self.optimizer_factory([self.param])
+        self.spec = self._stage_lr(self.optimizer_factory([self.param]), index)
         if self.warm_start and old is not None:
             new = self.spec.optimizer
             carry_moments(old, new, self.parametrisation, old_shape, self.content_image.shape)
@@ -164,11 +171,16 @@ class StyleTransfer(pl.LightningModule):
         stage; a schedule's next stage computes its own)."""
         self.last_evaluation.clear()  # losses of the old targets (a new stage)
         objective = self.objective
+        objective.set_stage(self.stage)
         if objective.wants_content:
             objective.set_content_targets(self._features(self.content_image), self.content_image)
         for i, name in enumerate(self.style_names):
             if objective.wants_style(i):
-                objective.set_style_targets(i, self._features(getattr(self, name)))
+                image = getattr(self, name)
+                rotated = []
+                if i == 0 and objective.style_rotations:  # NNST: the style turned 90, 180, 270
+                    rotated = [self._features(r) for r in rotations(image)[1:]]
+                objective.set_style_targets(i, self._features(image), image, rotated)
 
     def on_fit_start(self) -> None:
         self.compute_targets()
@@ -197,8 +209,20 @@ class StyleTransfer(pl.LightningModule):
 
     # --- optimisation ---------------------------------------------------------------------------
 
+    def _stage_lr(self, spec: OptimizerSpec, index: int) -> OptimizerSpec:
+        """The spec with its learning rates times ``last_lr`` if stage ``index`` is the last."""
+        if index == len(self.stages) - 1 and self.last_lr != 1.0:
+            for group in spec.optimizer.param_groups:
+                group["lr"] = group["lr"] * self.last_lr
+                if "initial_lr" in group:
+                    group["initial_lr"] = group["initial_lr"] * self.last_lr
+            if spec.scheduler is not None:
+                spec.scheduler.base_lrs = [lr * self.last_lr for lr in spec.scheduler.base_lrs]
+        return spec
+
     def configure_optimizers(self):
-        self.spec = self.optimizer_factory([self.param])
+        # A resumed run's optimiser state (and with it the stage's learning rate) is loaded after.
+        self.spec = self._stage_lr(self.optimizer_factory([self.param]), self.stage)
         if self.spec.scheduler is not None and self._pending_scheduler_state is not None:
             self.spec.scheduler.load_state_dict(self._pending_scheduler_state)
         return self.spec.optimizer

@@ -81,6 +81,8 @@ def check(cfg: DictConfig) -> Parts:
         style_weight=loss.style_weight,
         tv_weight=loss.tv_weight,
         addons=addons_of(loss),
+        normalise=bool(loss.get("normalise", False)),
+        to_rgb=checked.backbone.preprocess.inverse if checked.backbone is not None else None,
     )
     seed = int(cfg.seed) if cfg.seed is not None else int(torch.seed() % 2**31)
     objective.reseed(seed)  # terms that draw at random (sliced_wasserstein, mmd) draw from it

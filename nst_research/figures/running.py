@@ -164,19 +164,26 @@ def _run_tile(res: TileResult, cfg: Any, key: str, group: str) -> None:
 
 def _reuse_tile(res: TileResult, cfg: Any, earlier: Path) -> bool:
     """Copy the earlier render's run of this tile into ``res.run_dir`` when it completed with
-    the very config this tile composes now (``.hydra/config.yaml`` equal as text: a changed
-    preset, size or override runs the tile again). The code is not compared: the run's
-    ``metrics.json`` keeps its own git commit, and ``figure.json`` names the reused dir."""
+    the very config this tile composes now (``.hydra/config.yaml`` equal: a changed preset, size
+    or override runs the tile again; a key added since, :mod:`nst_research.configs.later`, counts
+    as the value the run ran with only at its neutral value). The code is not compared: the
+    run's ``metrics.json`` keeps its own git commit, and ``figure.json`` names the reused dir."""
     import shutil
 
     from omegaconf import OmegaConf
+
+    from nst_research.configs.later import same_config
 
     assert res.run_dir is not None
     old = earlier / res.run_dir.name
     try:
         metrics = json.loads((old / "metrics.json").read_text())
-        same = (old / ".hydra" / "config.yaml").read_text() == OmegaConf.to_yaml(cfg)
-    except (OSError, ValueError):
+        recorded = OmegaConf.load(old / ".hydra" / "config.yaml")
+        same = same_config(
+            OmegaConf.to_container(recorded, resolve=False),
+            OmegaConf.to_container(cfg, resolve=False),
+        )
+    except Exception:  # noqa: BLE001 - an unreadable earlier run is simply run again
         return False
     if (
         not same

@@ -7,12 +7,14 @@ style statistic is one :class:`FeatureLoss` subclass (``statistic`` and ``distan
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+import math
+from collections.abc import Callable, Iterable
 
 import torch
 from torch import Tensor, nn
 
 from nst_research.configs.names import (
+    FEATURE_RGB,
     LOSS_CONTENT,
     LOSS_STYLE,
     LOSS_TOTAL,
@@ -79,6 +81,19 @@ class FeatureLoss(nn.Module):
 
     def set_step(self, step: int) -> None:
         """Hook: the optimiser iteration about to run (for terms that re-draw every step)."""
+
+    def set_stage(self, index: int, alpha: float) -> None:
+        """Hook: the schedule's stage whose targets are about to be set (0: the first, the
+        coarsest) and its content : style weight ratio ``alpha`` (STROTSS's palette weight reads
+        it; NNST matches the content alone at the first stage)."""
+
+    # How many unit-weight terms this one sums (``loss.normalise`` divides by the weights):
+    # STROTSS's style term is two, the relaxed EMD and the moments.
+    mass = 1.0
+    # Whether the term reads the image itself, as RGB in [0, 1] (``features[FEATURE_RGB]``).
+    rgb = False
+    # Whether the term searches the first style's rotations too (NNST's ``flip_aug``).
+    style_rotations = False
 
     def work_values(self, c: int, hw: int, style_hw: int) -> int:
         """Float32 values this term adds for one layer of ``c`` channels, ``hw`` positions of the
@@ -152,6 +167,10 @@ class Objective(nn.Module):
     Gatys et al. 2016, eq. 7 (plus TV). ``content_layers`` / ``style_layers`` map layer names to
     their weights w_l; a term whose overall weight is 0 has no layers (and costs nothing).
     ``addons``: the histogram and Laplacian terms (:class:`AddOns`; None: off), added to the total.
+    ``normalise`` (``loss.normalise``): the total divided by the sum of the weights, each feature
+    term's times its ``mass`` (STROTSS: (alpha C + S_remd + S_moments) / (alpha + 2)).
+    ``to_rgb``: the extractor's input space -> RGB in [0, 1] (the backbone's preprocessing
+    inverse), for terms whose ``rgb`` is true; None: the image is taken as RGB already.
     """
 
     def __init__(
@@ -165,8 +184,11 @@ class Objective(nn.Module):
         style_weight: float = 1.0,
         tv_weight: float = 0.0,
         addons: AddOns | None = None,
+        normalise: bool = False,
+        to_rgb: Callable[[Tensor], Tensor] | None = None,
     ) -> None:
         super().__init__()
+        self.normalise, self.to_rgb = bool(normalise), to_rgb
         self.content_weight, self.style_weight = float(content_weight), float(style_weight)
         self.tv_weight = float(tv_weight)
         self.content_layers = (
@@ -187,20 +209,57 @@ class Objective(nn.Module):
         others = bool(self.addons.histogram_layers) or getattr(self.content, "needs_style", False)
         return own or (index == 0 and others)
 
+    @property
+    def wants_rgb(self) -> bool:
+        """Whether a feature term reads the image itself (``features[FEATURE_RGB]``)."""
+        return bool(self.content.rgb and self.content_layers) or bool(
+            self.style.rgb and self.style_layers
+        )
+
+    def _with_rgb(self, features: dict[str, Tensor], image: Tensor | None) -> dict[str, Tensor]:
+        if image is None or not self.wants_rgb:
+            return features
+        rgb = image if self.to_rgb is None else self.to_rgb(image)
+        return {**features, FEATURE_RGB: rgb}
+
+    def set_stage(self, index: int) -> None:
+        """Tell both feature terms which stage's targets come next, and its content : style
+        ratio (the content weight is the stage's: ``schedule.content_decay``)."""
+        alpha = self.content_weight / self.style_weight if self.style_weight else math.inf
+        self.content.set_stage(index, alpha)
+        self.style.set_stage(index, alpha)
+
     def set_content_targets(self, features: dict[str, Tensor], image: Tensor) -> None:
         """The content image's features and (input space) image -> the terms' targets."""
         if self.content_layers:
-            self.content.set_targets(features, self.content_layers)
+            self.content.set_targets(self._with_rgb(features, image), self.content_layers)
         self.addons.set_content(image)
 
-    def set_style_targets(self, index: int, features: dict[str, Tensor]) -> None:
-        """Style ``index``'s features -> the terms' targets."""
+    @property
+    def style_rotations(self) -> bool:
+        """Whether a term wants the features of the first style's rotations (90, 180, 270)."""
+        return bool(self.content_layers) and getattr(self.content, "style_rotations", False)
+
+    def set_style_targets(
+        self,
+        index: int,
+        features: dict[str, Tensor],
+        image: Tensor | None = None,
+        rotated: list[dict[str, Tensor]] | tuple = (),
+    ) -> None:
+        """Style ``index``'s features (and input space image; the first style's rotations'
+        features, if :attr:`style_rotations`) -> the terms' targets."""
+        features = self._with_rgb(features, image)
         if self.style_layers and self.style.used(index):
             self.style.set_style_targets(index, features, self.style_layers)
         if index == 0:
             self.addons.set_style(features)
             if getattr(self.content, "needs_style", False):  # content_loss=nnst
-                self.content.set_style_features({n: features[n] for n in self.content_layers})
+                layers = self.content_layers
+                self.content.set_style_features(
+                    {n: features[n] for n in layers},
+                    [{n: view[n] for n in layers} for view in rotated],
+                )
 
     def layers(self) -> list[str]:
         """The layers the extractor must return (weighted > 0)."""
@@ -226,6 +285,7 @@ class Objective(nn.Module):
     def forward(self, features: dict[str, Tensor], image: Tensor) -> dict[str, Tensor]:
         """All terms of an image in input space; ``loss/total`` is their weighted sum."""
         zero = image.new_zeros(())
+        features = self._with_rgb(features, image)
         losses: dict[str, Tensor] = {}
         content = zero
         if getattr(self.content, "whole", False):  # hypercolumns: all layers in one call
@@ -245,12 +305,21 @@ class Objective(nn.Module):
                 style = style + term
         tv = self.tv(image) if self.tv_weight else zero
         total = self.content_weight * content + self.style_weight * style + self.tv_weight * tv
+        if self.normalise:
+            total = total / self.weight_sum()
         if self.addons.active:
             extra = self.addons(features, image)
             losses.update(extra)
             total = total + self.addons.weighted(extra)
         losses.update({LOSS_CONTENT: content, LOSS_STYLE: style, LOSS_TV: tv, LOSS_TOTAL: total})
         return losses
+
+    def weight_sum(self) -> float:
+        """The sum ``loss.normalise`` divides by: the weights of the terms in use, each feature
+        term's times its ``mass``."""
+        total = self.content_weight * self.content.mass if self.content_layers else 0.0
+        total += self.style_weight * self.style.mass if self.style_layers else 0.0
+        return total + self.tv_weight
 
     def extra_repr(self) -> str:
         return (

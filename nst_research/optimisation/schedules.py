@@ -16,7 +16,11 @@ when the step reaches its start.
 Every schedule takes two keys of how the optimisation runs (:mod:`nst_research.methods.averaging`):
 ``ema`` (a decay: the run shows, and the next stage starts from, a bias-corrected exponential
 moving average of the image; null: off) and ``warm_start`` (Adam's moments carried into the next
-stage, resized; false: a fresh optimiser). Both off by default.
+stage, resized; false: a fresh optimiser). Both off by default. Three more shape a coarse-to-fine
+run as STROTSS's does: ``content_decay`` (the content weight's factor per later stage),
+``last_lr`` (the learning rate's factor at the last stage: STROTSS 0.5, 2e-3 -> 1e-3) and
+``detail`` (each later stage but the last starts from the upsampled image plus the content's
+finest band at the stage's size, :func:`finest_band`).
 """
 
 from __future__ import annotations
@@ -57,16 +61,30 @@ def stage_at(stages: list[Stage], step: int) -> int:
 
 
 class Averaging:
-    """The keys every schedule takes: ``ema`` and ``warm_start`` (see the module docstring) and
+    """The keys every schedule takes: ``ema`` and ``warm_start`` (see the module docstring),
     ``content_decay``: the content weight is multiplied by it at each later stage (STROTSS
-    halves its alpha at each scale: 0.5; 1.0: unchanged)."""
+    halves its alpha at each scale: 0.5; 1.0: unchanged), ``last_lr``: the optimiser's learning
+    rate is multiplied by it at the last stage (the only one of a single-stage run; STROTSS: 0.5)
+    and ``detail``: whether each later stage but the last starts from the upsampled image plus
+    the content's finest band (STROTSS: true)."""
 
     def __init__(
-        self, ema: float | None = None, warm_start: bool = False, content_decay: float = 1.0
+        self,
+        ema: float | None = None,
+        warm_start: bool = False,
+        content_decay: float = 1.0,
+        last_lr: float = 1.0,
+        detail: bool = False,
     ) -> None:
         if not (isinstance(content_decay, int | float) and content_decay > 0):
             raise ConfigError(f"schedule.content_decay={content_decay!r} must be a number > 0")
         self.content_decay = float(content_decay)
+        if isinstance(last_lr, bool) or not (isinstance(last_lr, int | float) and last_lr > 0):
+            raise ConfigError(f"schedule.last_lr={last_lr!r} must be a number > 0 (a factor)")
+        self.last_lr = float(last_lr)
+        if not isinstance(detail, bool):
+            raise ConfigError(f"schedule.detail={detail!r} must be true or false")
+        self.detail = detail
         if ema is not None and not (isinstance(ema, int | float) and 0 <= ema < 1):
             raise ConfigError(f"schedule.ema={ema!r} must be null or a decay in [0, 1), e.g. 0.99")
         if not isinstance(warm_start, bool):
@@ -111,8 +129,10 @@ class Pyramid(Averaging):
         ema: float | None = None,
         warm_start: bool = False,
         content_decay: float = 1.0,
+        last_lr: float = 1.0,
+        detail: bool = False,
     ) -> None:
-        super().__init__(ema, warm_start, content_decay)
+        super().__init__(ema, warm_start, content_decay, last_lr, detail)
         if upsample not in UPSAMPLE_MODES:
             raise ConfigError(
                 f"schedule.upsample={upsample!r} is not one of {', '.join(UPSAMPLE_MODES)}"
@@ -180,7 +200,8 @@ class Scales(Pyramid):
         first: the first stage's share of ``iterations=`` relative to each later stage's
             (crowsonkb: 2, 1000 then 500 a scale); stages split the run in these proportions,
             the last running the rest. Ignored when ``iterations`` (a list) is given.
-        sizes, iterations, upsample, ema, warm_start: as :class:`Pyramid` (``sizes`` given: used
+        sizes, iterations, upsample, ema, warm_start, content_decay, last_lr, detail: as
+            :class:`Pyramid` (``sizes`` given: used
             instead of ``start`` and ``ratio``; a resumed run pins both lists).
     """
 
@@ -195,8 +216,12 @@ class Scales(Pyramid):
         ema: float | None = None,
         warm_start: bool = False,
         content_decay: float = 1.0,
+        last_lr: float = 1.0,
+        detail: bool = False,
     ) -> None:
-        super().__init__(sizes, iterations, upsample, ema, warm_start, content_decay)
+        super().__init__(
+            sizes, iterations, upsample, ema, warm_start, content_decay, last_lr, detail
+        )
         self.start = _positive(start, "schedule.start")
         if not (isinstance(ratio, int | float) and ratio > 1):
             raise ConfigError(f"schedule.ratio={ratio!r} must be a number > 1 (e.g. 2)")
@@ -239,3 +264,24 @@ def upsample(image: Tensor, hw: tuple[int, int], mode: str = "bilinear") -> Tens
     corners = {} if mode == "nearest" else {"align_corners": False}
     with torch.no_grad():
         return F.interpolate(image, size=tuple(hw), mode=mode, **corners)
+
+
+def finest_band(image: Tensor) -> Tensor:
+    """(1, C, H, W) -> its finest Laplacian band: the image minus its half-size version upsampled
+    back (bilinear both ways), STROTSS's ``lap``. Resampling keeps constants, so the band of an
+    affine map of RGB per channel (the extractor's input space) is that map's scale times the
+    RGB band: the mean shift cancels."""
+    h, w = image.shape[-2:]
+    with torch.no_grad():
+        half = F.interpolate(image, size=(max(1, h // 2), max(1, w // 2)), mode="bilinear")
+        return image - F.interpolate(half, size=(h, w), mode="bilinear")
+
+
+def next_start(
+    image: Tensor, content: Tensor, mode: str = "bilinear", detail: bool = False
+) -> Tensor:
+    """Where a later stage starts: ``image`` (the last stage's result) upsampled to the size of
+    ``content`` (the stage's content image, same space), plus the content's finest band if
+    ``detail`` (STROTSS, every scale but the first and the last)."""
+    start = upsample(image, tuple(content.shape[-2:]), mode)
+    return start + finest_band(content) if detail else start
