@@ -20,7 +20,7 @@ from nst_research.methods.hypercolumn_terms import (
     NeighbourFit,
     mean_entry,
 )
-from nst_research.optimisation.schedules import Scales, Single, finest_band, next_start
+from nst_research.optimisation.schedules import Scales, Single, Stage, finest_band, next_start
 
 TINY = ["trainer.progress_bar=false", "logger=none", "snapshot_every=0", "eval=[]"]
 
@@ -241,3 +241,56 @@ def test_a_run_recorded_before_a_key_is_the_config_only_at_its_neutral_value(
     recorded = {**old, "schedule": {"ema": None, "last_lr": 0.5}}  # recorded with the key
     if lr != 0.5:  # recorded with the key: compared as it is
         assert not same_config(recorded, {**new, "size": 64})
+
+
+# --- NNST's final feature-splitting pass ----------------------------------------------------------
+
+
+def test_a_final_pass_is_one_more_stage_at_size_on_its_own_share():
+    octaves = Scales(start=64, ratio=2.0, first=1.0, final_pass=True)
+    assert octaves.stages(256, 400) == [
+        Stage(64, 0), Stage(128, 100), Stage(256, 200), Stage(256, 300, final=True)
+    ]  # fmt: skip
+    assert Single(final_pass=True).stages(64, 10) == [Stage(64, 0), Stage(64, 5, final=True)]
+    assert Scales(start=64, ratio=2.0).stages(256, 300)[-1] == Stage(256, 200)  # off: as before
+    with pytest.raises(ConfigError, match="schedule.final_pass"):
+        Single(final_pass=True).stages(64, 1)
+    with pytest.raises(ConfigError, match="schedule.final_pass"):
+        Single(final_pass="yes")
+
+
+def test_the_split_loss_is_zero_at_the_style_and_pulls_each_feature_to_its_nearest():
+    """Per layer, mean_i min_j centred-cos(x_i, s_j): 0 when the output's features are the
+    style's (each finds itself); moved features cost > 0 and get a gradient."""
+    style = {k: v for k, v in _feats(4).items() if k != FEATURE_RGB}
+    layers = {"a": 0.5, "b": 0.5}
+    fit = NeighbourFit(positions=None, style_positions=None, rotations=True)
+    fit.set_style_features(style, [{k: v.rot90(1, (-2, -1)) for k, v in style.items()}])
+    fit.set_stage(3, 1.0, final=True)
+    assert fit.forward_all(style, layers).item() == pytest.approx(0.0, abs=1e-5)
+    moved = {k: (v + 0.3 * torch.rand_like(v)).requires_grad_() for k, v in style.items()}
+    loss = fit.forward_all(moved, layers)
+    assert loss.item() > 1e-4
+    loss.backward()
+    assert all(v.grad is not None and v.grad.abs().sum() > 0 for v in moved.values())
+    fit.set_stage(1, 1.0)  # not final: the hypercolumn fit again (needs its content targets)
+    assert not fit.final
+
+
+@pytest.mark.slow
+def test_nnst_runs_its_final_pass_as_the_last_stage(compose, tiny_images, tmp_path):
+    import json
+
+    from nst_research.engine.build import build
+    from nst_research.engine.parts import check
+    from nst_research.run import fit
+
+    content, style = tiny_images
+    cfg = compose([f"content={content}", f"style={style}", "method=nnst", *TINY, "size=64",
+                   "iterations=4", "content_loss.positions=64",
+                   "content_loss.style_positions=128"])  # fmt: skip
+    run = build(cfg, tmp_path / "nnst", parts=check(cfg))
+    fit(run)
+    assert run.module.objective.content.final and run.module.stage == 1
+    stages = json.loads((tmp_path / "nnst" / "metrics.json").read_text())["stages"]
+    assert [s.get("final", False) for s in stages] == [False, True]

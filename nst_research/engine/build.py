@@ -235,7 +235,9 @@ def run_provenance(
         provenance["feedforward"] = parts.init.record
     if len(inputs.stages) > 1:  # schedule=pyramid: each stage's image size and first step
         provenance["stages"] = [
-            {"start": s.start, "image_size": list(s.content.shape[-2:])} for s in inputs.stages
+            {"start": s.start, "image_size": list(s.content.shape[-2:])}
+            | ({"final": True} if s.final else {})
+            for s in inputs.stages
         ]
     return provenance
 

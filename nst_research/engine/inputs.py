@@ -144,7 +144,7 @@ def load_inputs(spec: InputSettings) -> Inputs:
         shown = image_to_tensor(content_img, stage.size)
         at = [image_to_tensor(im, _style_size(spec.style_scale, stage.size)) for im in style_imgs]
         stages.append(StageImages(stage.start, *spec.colour.inputs(shown, at)))
-    stages.append(StageImages(spec.stages[-1].start, content, styles))
+    stages.append(StageImages(spec.stages[-1].start, content, styles, spec.stages[-1].final))
     first = stages[0]
     init = spec.init(first.content, first.styles[0], spec.seed, **_all_styles(spec, first))
     return Inputs(

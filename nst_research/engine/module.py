@@ -119,6 +119,11 @@ class StyleTransfer(pl.LightningModule):
     # --- stages ---------------------------------------------------------------------------------
 
     @property
+    def last_scale(self) -> int:
+        """The index of the last stage that is not a final pass (``schedule.final_pass``)."""
+        return max(i for i, s in enumerate(self.stages) if not s.final)
+
+    @property
     def stage_starts(self) -> list[int]:
         """The global steps at which a later stage starts (empty for a single stage)."""
         return [s.start for s in self.stages[1:]]
@@ -147,7 +152,7 @@ class StyleTransfer(pl.LightningModule):
         old_shape, old = self.image.shape, self.spec.optimizer if self.spec else None
         shown = self.shown_image()
         content = self.preprocess(self.stages[index].content.to(shown.device))
-        detail = self.detail and index < len(self.stages) - 1  # STROTSS: not at the last scale
+        detail = self.detail and index < self.last_scale  # STROTSS: not at the last scale
         self.enter_stage(index, next_start(shown, content, self.upsample_mode, detail))
         self.compute_targets()
         self.spec = self._stage_lr(self.optimizer_factory([self.param]), index)
@@ -171,7 +176,7 @@ class StyleTransfer(pl.LightningModule):
         stage; a schedule's next stage computes its own)."""
         self.last_evaluation.clear()  # losses of the old targets (a new stage)
         objective = self.objective
-        objective.set_stage(self.stage)
+        objective.set_stage(self.stage, final=self.stages[self.stage].final)
         if objective.wants_content:
             objective.set_content_targets(self._features(self.content_image), self.content_image)
         for i, name in enumerate(self.style_names):
@@ -210,8 +215,8 @@ class StyleTransfer(pl.LightningModule):
     # --- optimisation ---------------------------------------------------------------------------
 
     def _stage_lr(self, spec: OptimizerSpec, index: int) -> OptimizerSpec:
-        """The spec with its learning rates times ``last_lr`` if stage ``index`` is the last."""
-        if index == len(self.stages) - 1 and self.last_lr != 1.0:
+        """The spec with its learning rates times ``last_lr`` from the last scale on."""
+        if index >= self.last_scale and self.last_lr != 1.0:
             for group in spec.optimizer.param_groups:
                 group["lr"] = group["lr"] * self.last_lr
                 if "initial_lr" in group:

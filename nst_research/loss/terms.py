@@ -82,10 +82,11 @@ class FeatureLoss(nn.Module):
     def set_step(self, step: int) -> None:
         """Hook: the optimiser iteration about to run (for terms that re-draw every step)."""
 
-    def set_stage(self, index: int, alpha: float) -> None:
+    def set_stage(self, index: int, alpha: float, final: bool = False) -> None:
         """Hook: the schedule's stage whose targets are about to be set (0: the first, the
-        coarsest) and its content : style weight ratio ``alpha`` (STROTSS's palette weight reads
-        it; NNST matches the content alone at the first stage)."""
+        coarsest), its content : style weight ratio ``alpha`` (STROTSS's palette weight reads
+        it; NNST matches the content alone at the first stage) and whether it is the final pass
+        (``schedule.final_pass``: NNST's feature splitting)."""
 
     # How many unit-weight terms this one sums (``loss.normalise`` divides by the weights):
     # STROTSS's style term is two, the relaxed EMD and the moments.
@@ -222,12 +223,13 @@ class Objective(nn.Module):
         rgb = image if self.to_rgb is None else self.to_rgb(image)
         return {**features, FEATURE_RGB: rgb}
 
-    def set_stage(self, index: int) -> None:
-        """Tell both feature terms which stage's targets come next, and its content : style
-        ratio (the content weight is the stage's: ``schedule.content_decay``)."""
+    def set_stage(self, index: int, final: bool = False) -> None:
+        """Tell both feature terms which stage's targets come next, its content : style ratio
+        (the content weight is the stage's: ``schedule.content_decay``) and whether it is the
+        final pass."""
         alpha = self.content_weight / self.style_weight if self.style_weight else math.inf
-        self.content.set_stage(index, alpha)
-        self.style.set_stage(index, alpha)
+        self.content.set_stage(index, alpha, final)
+        self.style.set_stage(index, alpha, final)
 
     def set_content_targets(self, features: dict[str, Tensor], image: Tensor) -> None:
         """The content image's features and (input space) image -> the terms' targets."""

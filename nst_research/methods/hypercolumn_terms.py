@@ -29,9 +29,10 @@ from nst_research.backbones.hypercolumns import hypercolumns_at, sample_points
 from nst_research.configs.names import FEATURE_RGB
 from nst_research.errors import ConfigError
 from nst_research.loss.content import self_similarity_loss
+from nst_research.loss.functional import points, subsample
 from nst_research.loss.options import optional_integer, positive
 from nst_research.loss.seeded import SeededLoss
-from nst_research.methods.neighbours import blend, replace_by_nearest
+from nst_research.methods.neighbours import blend, centred_cosine_cost, replace_by_nearest
 from nst_research.methods.remd import cosine_cost, moment_loss, palette_loss, relaxed_emd
 
 
@@ -186,7 +187,7 @@ class HypercolumnREMD(WholeLoss):
     def mass(self) -> float:  # type: ignore[override]
         return 1.0 + self.moment_weight
 
-    def set_stage(self, index: int, alpha: float) -> None:
+    def set_stage(self, index: int, alpha: float, final: bool = False) -> None:
         self.alpha = float(alpha)
 
     def palette_factor(self) -> float:
@@ -253,9 +254,12 @@ class NeighbourFit(WholeLoss):
     against the whole style). At the first stage (the coarsest) the content alone is matched
     (``coarse_content``, NNST's alpha = 0 there). ``rotations``: the style's hypercolumns are
     searched in the style and its rotations by 90, 180 and 270 degrees (NNST's ``flip_aug``),
-    ``style_positions`` drawn evenly from the four. The style's features come through
-    ``set_style_features`` (first style only), so this content term is the whole of NNST's
-    objective (``loss.style_weight=0``).
+    ``style_positions`` drawn evenly from the four. At the final pass (``schedule.final_pass``)
+    the term is NNST's feature splitting instead: each layer on its own, every output feature at
+    ``positions`` positions moved towards its nearest style feature of that layer (centred cosine,
+    the minimum distance is the loss, so the match follows the output), re-found every step
+    (:meth:`split_loss`). The style's features come through ``set_style_features`` (first style
+    only), so this content term is the whole of NNST's objective (``loss.style_weight=0``).
     """
 
     needs_style = True
@@ -282,10 +286,10 @@ class NeighbourFit(WholeLoss):
             if not isinstance(value, bool):
                 raise ConfigError(f"content_loss.{key}={value!r} must be true or false")
         self.style_rotations, self.coarse_content = rotations, coarse_content
-        self.stage = 0
+        self.stage, self.final = 0, False
 
-    def set_stage(self, index: int, alpha: float) -> None:
-        self.stage = int(index)
+    def set_stage(self, index: int, alpha: float, final: bool = False) -> None:
+        self.stage, self.final = int(index), bool(final)
 
     @property
     def blend_alpha(self) -> float:
@@ -323,7 +327,29 @@ class NeighbourFit(WholeLoss):
             banks.append(sampled(style, share, g))
         return torch.cat(banks, dim=1)
 
+    def split_loss(self, features: dict[str, Tensor], layers: dict[str, float]) -> Tensor:
+        """NNST's feature splitting: sum over layers of mean_i min_j centred-cos(x_i, s_j), x the
+        layer's output features at ``positions`` positions, s its style features at
+        ``style_positions`` drawn evenly from the style's views, both drawn anew every step."""
+        views = getattr(self, "views", 1)
+        total = next(iter(features.values())).new_zeros(())
+        for name in layers:
+            g = self.generator(f"content:split:{name}")
+            x = subsample(points(features[name]), self.positions, g)
+            n = self.style_positions
+            bank = []
+            for k in range(views):
+                style = getattr(self, f"style_{name}" + (f"_r{k}" if k else ""))
+                share = None if n is None else max(1, n // views + (1 if k < n % views else 0))
+                bank.append(subsample(points(style), share, g))
+            s = torch.cat(bank, dim=1)
+            for xb, sb in zip(x, s.expand(x.shape[0], -1, -1), strict=True):
+                total = total + centred_cosine_cost(xb, sb).min(dim=1).values.mean() / x.shape[0]
+        return self.scale * total
+
     def forward_all(self, features: dict[str, Tensor], layers: dict[str, float]) -> Tensor:
+        if self.final:  # NNST's final pass: per layer, matches re-found every step
+            return self.split_loss(features, layers)
         feats, content = weighted(features, layers), self.targets(layers)
         if getattr(self, "start", None) is None:  # the stage's first evaluation
             self.start = [f.detach().clone() for f in feats]

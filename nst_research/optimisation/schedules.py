@@ -20,7 +20,8 @@ stage, resized; false: a fresh optimiser). Both off by default. Three more shape
 run as STROTSS's does: ``content_decay`` (the content weight's factor per later stage),
 ``last_lr`` (the learning rate's factor at the last stage: STROTSS 0.5, 2e-3 -> 1e-3) and
 ``detail`` (each later stage but the last starts from the upsampled image plus the content's
-finest band at the stage's size, :func:`finest_band`).
+finest band at the stage's size, :func:`finest_band`). ``final_pass`` adds one more stage at
+``size`` after the last (NNST's feature-splitting pass; the terms are told which stage is it).
 """
 
 from __future__ import annotations
@@ -39,10 +40,13 @@ UPSAMPLE_MODES = ("bilinear", "bicubic", "nearest")
 
 @dataclass(frozen=True)
 class Stage:
-    """One stage: the image's long side (px) and the global step it starts at."""
+    """One stage: the image's long side (px) and the global step it starts at; ``final``: the
+    extra pass at ``size`` after the last scale (``schedule.final_pass``, NNST's feature
+    splitting), whose terms are told so (``set_stage(..., final=True)``)."""
 
     size: int
     start: int
+    final: bool = False
 
 
 @dataclass
@@ -53,6 +57,7 @@ class StageImages:
     start: int
     content: Tensor
     styles: list[Tensor]
+    final: bool = False
 
 
 def stage_at(stages: list[Stage], step: int) -> int:
@@ -65,8 +70,11 @@ class Averaging:
     ``content_decay``: the content weight is multiplied by it at each later stage (STROTSS
     halves its alpha at each scale: 0.5; 1.0: unchanged), ``last_lr``: the optimiser's learning
     rate is multiplied by it at the last stage (the only one of a single-stage run; STROTSS: 0.5)
-    and ``detail``: whether each later stage but the last starts from the upsampled image plus
-    the content's finest band (STROTSS: true)."""
+    ``detail``: whether each later stage but the last starts from the upsampled image plus
+    the content's finest band (STROTSS: true) and ``final_pass``: one more stage at ``size``
+    after the last, a fresh optimiser on the same image, taking half of what the last stage
+    would run (schedule=scales: one more equal share), its terms told it is the final one
+    (NNST's feature-splitting pass: true)."""
 
     def __init__(
         self,
@@ -75,6 +83,7 @@ class Averaging:
         content_decay: float = 1.0,
         last_lr: float = 1.0,
         detail: bool = False,
+        final_pass: bool = False,
     ) -> None:
         if not (isinstance(content_decay, int | float) and content_decay > 0):
             raise ConfigError(f"schedule.content_decay={content_decay!r} must be a number > 0")
@@ -85,12 +94,29 @@ class Averaging:
         if not isinstance(detail, bool):
             raise ConfigError(f"schedule.detail={detail!r} must be true or false")
         self.detail = detail
+        if not isinstance(final_pass, bool):
+            raise ConfigError(f"schedule.final_pass={final_pass!r} must be true or false")
+        self.final_pass = final_pass
         if ema is not None and not (isinstance(ema, int | float) and 0 <= ema < 1):
             raise ConfigError(f"schedule.ema={ema!r} must be null or a decay in [0, 1), e.g. 0.99")
         if not isinstance(warm_start, bool):
             raise ConfigError(f"schedule.warm_start={warm_start!r} must be true or false")
         self.ema = None if ema is None else float(ema)
         self.warm_start = warm_start
+
+    def with_final(self, stages: list[Stage], iterations: int) -> list[Stage]:
+        """``stages`` and, with ``final_pass``, the final pass at the last stage's size over the
+        second half of the steps the last stage would run."""
+        if not self.final_pass:
+            return stages
+        last = stages[-1]
+        start = last.start + (int(iterations) - last.start) // 2
+        if start <= last.start:
+            raise ConfigError(
+                f"iterations={iterations} leaves no step for schedule.final_pass after the last "
+                f"stage (it starts at step {last.start}): raise iterations="
+            )
+        return [*stages, Stage(last.size, start, final=True)]
 
 
 class Single(Averaging):
@@ -99,7 +125,7 @@ class Single(Averaging):
     upsample = "bilinear"
 
     def stages(self, size: int, iterations: int) -> list[Stage]:
-        return [Stage(int(size), 0)]
+        return self.with_final([Stage(int(size), 0)], iterations)
 
     def pinned(self, size: int, iterations: int) -> dict[str, Any]:
         """Keys whose defaults depend on ``iterations``, as they ran (see :class:`Pyramid`)."""
@@ -131,8 +157,9 @@ class Pyramid(Averaging):
         content_decay: float = 1.0,
         last_lr: float = 1.0,
         detail: bool = False,
+        final_pass: bool = False,
     ) -> None:
-        super().__init__(ema, warm_start, content_decay, last_lr, detail)
+        super().__init__(ema, warm_start, content_decay, last_lr, detail, final_pass)
         if upsample not in UPSAMPLE_MODES:
             raise ConfigError(
                 f"schedule.upsample={upsample!r} is not one of {', '.join(UPSAMPLE_MODES)}"
@@ -177,7 +204,8 @@ class Pyramid(Averaging):
         sizes = self.lower_sizes(int(size))
         counts = self.lower_iterations(int(size), int(iterations))
         starts = [sum(counts[:i]) for i in range(len(counts) + 1)]
-        return [Stage(s, t) for s, t in zip([*sizes, int(size)], starts, strict=True)]
+        stages = [Stage(s, t) for s, t in zip([*sizes, int(size)], starts, strict=True)]
+        return self.with_final(stages, iterations)
 
     def pinned(self, size: int, iterations: int) -> dict[str, Any]:
         """``sizes`` and ``iterations`` as this run's ``size`` and ``iterations`` make them: a
@@ -200,8 +228,8 @@ class Scales(Pyramid):
         first: the first stage's share of ``iterations=`` relative to each later stage's
             (crowsonkb: 2, 1000 then 500 a scale); stages split the run in these proportions,
             the last running the rest. Ignored when ``iterations`` (a list) is given.
-        sizes, iterations, upsample, ema, warm_start, content_decay, last_lr, detail: as
-            :class:`Pyramid` (``sizes`` given: used
+        sizes, iterations, upsample, ema, warm_start, content_decay, last_lr, detail,
+            final_pass: as :class:`Pyramid` (``sizes`` given: used
             instead of ``start`` and ``ratio``; a resumed run pins both lists).
     """
 
@@ -218,9 +246,18 @@ class Scales(Pyramid):
         content_decay: float = 1.0,
         last_lr: float = 1.0,
         detail: bool = False,
+        final_pass: bool = False,
     ) -> None:
         super().__init__(
-            sizes, iterations, upsample, ema, warm_start, content_decay, last_lr, detail
+            sizes,
+            iterations,
+            upsample,
+            ema,
+            warm_start,
+            content_decay,
+            last_lr,
+            detail,
+            final_pass,
         )
         self.start = _positive(start, "schedule.start")
         if not (isinstance(ratio, int | float) and ratio > 1):
@@ -242,12 +279,13 @@ class Scales(Pyramid):
         if self.iterations is not None:
             return list(self.iterations)
         n = len(self.lower_sizes(size))
-        unit = int(iterations) / (self.first + n)  # the last stage's share: one unit
+        # the last stage's share: one unit (two with a final pass, which takes the second)
+        unit = int(iterations) / (self.first + n + self.final_pass)
         return [max(1, round(unit * (self.first if i == 0 else 1))) for i in range(n)]
 
     def stages(self, size: int, iterations: int) -> list[Stage]:
         if not self.lower_sizes(int(size)):
-            return [Stage(int(size), 0)]
+            return self.with_final([Stage(int(size), 0)], iterations)
         return super().stages(size, iterations)
 
 
