@@ -62,11 +62,24 @@ def test_the_objective_calls_a_whole_term_once_with_every_layer():
         style(feats["a"], "a")  # a StyleSet would call it per layer
 
 
-def test_several_styles_with_a_hypercolumn_term_are_one_line(compose):
+def test_several_styles_with_a_hypercolumn_term_are_the_term_itself(compose, monkeypatch):
+    """remd_hypercolumn holds several styles and the masks itself (no per-layer StyleSet); a
+    whole style term that cannot is refused in one line."""
+    from nst_research.engine import parts as parts_mod
     from nst_research.engine.parts import check
 
-    with pytest.raises(ConfigError, match="remd_hypercolumn takes one style"):
-        check(compose(["style_loss=remd_hypercolumn", "style=[builtin:swirls,builtin:swirls]"]))
+    cfg = compose(["style_loss=remd_hypercolumn", "style=[builtin:swirls,builtin:swirls]",
+                   "style_blend=[0.25,0.75]"])  # fmt: skip
+    term = check(cfg).objective.style
+    assert isinstance(term, HypercolumnREMD) and term.weights == [0.25, 0.75]
+    assert term.n_styles == 2 and not term.guided
+
+    class OneStyle(HypercolumnSelfSimilarity):  # whole, without set_styles
+        pass
+
+    monkeypatch.setattr(parts_mod, "instantiate_choice", lambda node, key: OneStyle())
+    with pytest.raises(ConfigError, match="takes one style and no masks"):
+        parts_mod.style_term(cfg, [0.5, 0.5])
 
 
 def test_nnst_fit_is_zero_when_output_content_and_style_agree_and_gets_the_style():

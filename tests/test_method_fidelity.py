@@ -294,3 +294,86 @@ def test_nnst_runs_its_final_pass_as_the_last_stage(compose, tiny_images, tmp_pa
     assert run.module.objective.content.final and run.module.stage == 1
     stages = json.loads((tmp_path / "nnst" / "metrics.json").read_text())["stages"]
     assert [s.get("final", False) for s in stages] == [False, True]
+
+
+# --- STROTSS's region guidance: several styles and masks in the hypercolumn term ------------------
+
+
+def test_two_styles_are_the_weighted_sum_and_weight_zero_is_the_one_style_run():
+    x, s = _feats(0), _feats(1)
+    layers = {"a": 0.5, "b": 0.5}
+
+    def value(weights, targets, positions=None):
+        # one RGB factor for all styles (auto takes the first style's): fixed here
+        term = HypercolumnREMD(positions=positions, rgb=True, rgb_scale=2.0, palette_weight=1.0)
+        term.set_styles(weights, guided=False)
+        for i, t in enumerate(targets):
+            term.set_style_targets(i, t, ["a", "b"])
+        term.reseed(3)
+        term.set_step(2)
+        return term.forward_all(x, layers).item()
+
+    one = value([1.0], [s], positions=16)
+    assert value([1.0, 0.0], [s, _feats(2)], positions=16) == pytest.approx(one)  # same draws
+    # every position (draws only reorder): identical styles -> the sum of the weights times one
+    full = value([1.0], [s])
+    assert value([0.5, 0.5], [s, s]) == pytest.approx(full, rel=1e-5)
+    other = value([1.0], [_feats(2)])
+    assert value([0.25, 0.75], [s, _feats(2)]) == pytest.approx(
+        0.25 * full + 0.75 * other, rel=1e-5
+    )
+
+
+def test_guided_styles_draw_their_output_positions_inside_their_region():
+    term = HypercolumnREMD(positions=10)
+    term.set_styles([1.0, 1.0], guided=True)
+    masks = torch.zeros(2, 12, 16)
+    masks[0, :, :8], masks[1, :, 8:] = 1.0, 1.0  # left half -> style 0, right half -> style 1
+    term.set_masks(masks)
+    for size in ((12, 16), (6, 8)):  # the image's grid at two stages
+        g = torch.Generator().manual_seed(0)
+        left, right = term._points(0, size, g), term._points(1, size, g)
+        assert len(left) == len(right) == 10
+        assert (left[:, 1] < size[1] // 2).all() and (right[:, 1] >= size[1] // 2).all()
+
+
+@pytest.mark.slow
+def test_strotss_with_masks_runs_with_region_guidance(compose, tiny_images, tmp_path):
+    from PIL import Image
+
+    from nst_research.engine.build import build
+    from nst_research.engine.parts import check
+    from nst_research.run import fit
+
+    content, style = tiny_images
+    half = Image.new("L", (64, 48), 0)
+    half.paste(255, (0, 0, 32, 48))
+    other = Image.eval(half, lambda v: 255 - v)
+    paths = [tmp_path / "left.png", tmp_path / "right.png"]
+    half.save(paths[0])
+    other.save(paths[1])
+    cfg = compose([f"content={content}", f"style=[{style},{content}]", "method=strotss", *TINY,
+                   "size=64", "iterations=2", f"masks.files=[{paths[0]},{paths[1]}]",
+                   "style_loss.positions=32", "content_loss.positions=32"])  # fmt: skip
+    run = build(cfg, tmp_path / "guided", parts=check(cfg))
+    term = run.module.objective.style
+    assert term.guided and term.masks.shape == (2, 48, 64)
+    fit(run)
+    assert (
+        run.module.record.losses["loss/style"] > 0 and (tmp_path / "guided" / "final.png").is_file()
+    )
+
+
+def test_each_later_key_is_the_default_the_code_falls_back_to():
+    """A run recorded without one of these keys ran as the constructors' defaults say."""
+    import inspect
+
+    from nst_research.configs.later import LATER_KEYS
+    from nst_research.optimisation.schedules import Averaging
+
+    defaults = {
+        f"schedule.{k}": p.default for k, p in inspect.signature(Averaging).parameters.items()
+    }
+    defaults["loss.normalise"] = inspect.signature(Objective).parameters["normalise"].default
+    for key, value in LATER_KEYS.items():
+        assert defaults[key] == value and type(defaults[key]) is type(value), key

@@ -14,6 +14,7 @@ LATER_KEYS: dict[str, Any] = {
     "loss.normalise": False,
     "schedule.last_lr": 1.0,
     "schedule.detail": False,
+    "schedule.final_pass": False,
 }
 
 

@@ -138,7 +138,12 @@ def style_term(cfg: DictConfig, weights: list[float]) -> FeatureLoss:
     term = instantiate_choice(cfg.style_loss, "style_loss")
     guided = masks_on(cfg.get("masks"))
     if getattr(term, "whole", False) and (len(weights) > 1 or guided):
-        raise ConfigError("style_loss=remd_hypercolumn takes one style and no masks; use remd")
+        if not hasattr(term, "set_styles"):
+            raise ConfigError(
+                f"style_loss {type(term).__name__} takes one style and no masks; use remd"
+            )
+        term.set_styles(weights, guided)  # hypercolumns: styles and regions in the term itself
+        return term
     return StyleSet(term, weights, guided) if len(weights) > 1 or guided else term
 
 

@@ -15,8 +15,10 @@ weights scale each layer's block of channels (``w_l * L``, so equal weights leav
 are). The grid is the term's largest layer (relu1_1: the image's). ``rgb: true`` puts the image
 itself (RGB in [0, 1], times ``rgb_scale``) first in each hypercolumn, as STROTSS's hypercolumns
 start with the image; the style term then also takes STROTSS's palette term on those channels.
-Departures from STROTSS: positions uniform rather than a strided grid with a random offset; one
-style, no masks (StyleSet copies are per layer).
+The style term takes several styles and region masks itself (``masks=``: style i's output
+hypercolumns drawn inside region i, STROTSS's region guidance). Departures from STROTSS:
+positions uniform rather than a strided grid with a random offset; a region of the output is
+matched to a whole style image (STROTSS: to a region of the style image too).
 """
 
 from __future__ import annotations
@@ -27,6 +29,7 @@ from torch import Tensor
 
 from nst_research.backbones.hypercolumns import hypercolumns_at, sample_points
 from nst_research.configs.names import FEATURE_RGB
+from nst_research.controls.masks import layer_mask
 from nst_research.errors import ConfigError
 from nst_research.loss.content import self_similarity_loss
 from nst_research.loss.functional import points, subsample
@@ -67,7 +70,8 @@ class WholeLoss(SeededLoss):
 
     ``rgb``: the image itself (``features[FEATURE_RGB]``, RGB in [0, 1]) is the hypercolumns'
     first three channels, times ``rgb_scale``; ``auto``: the target's mean feature entry over
-    its mean RGB entry, so that colour entries are as large as feature entries on any backbone
+    its mean RGB entry (the first style's, for several), so that colour entries are as large
+    as feature entries on any backbone
     (STROTSS stacks [0, 1] RGB with a VGG16 run on [0, 1] images; the Caffe VGG19's activations
     are ~100 times larger).
     """
@@ -115,10 +119,12 @@ class WholeLoss(SeededLoss):
             "be used per layer (several styles or masks): use style_loss=remd"
         )
 
-    def targets(self, layers: dict[str, float]) -> list[Tensor]:
-        own = {n: self.target(n) for n in layers}
+    def targets(self, layers: dict[str, float], index: int = 0) -> list[Tensor]:
+        """The target's hypercolumn blocks (style ``index``'s: :class:`HypercolumnREMD`)."""
+        prefix = "target" if index == 0 else f"target{index}"
+        own = {n: getattr(self, f"{prefix}_{n}") for n in layers}
         if self.rgb:
-            own[FEATURE_RGB] = self.target_rgb
+            own[FEATURE_RGB] = getattr(self, f"{prefix}_rgb")
         return self.columns(own, layers)
 
     def work_values(self, c: int, hw: int, style_hw: int) -> int:
@@ -203,13 +209,67 @@ class HypercolumnREMD(WholeLoss):
             return self.feature_scale
         return 1.0 / mean_entry(targets)
 
+    # --- several styles, one per region (masks=): STROTSS's region guidance ----------------------
+
+    def set_styles(self, weights: list[float], guided: bool) -> None:
+        """``len(weights)`` styles, the loss sum_i w_i E_i; ``guided``: style i's output
+        hypercolumns are drawn inside region i of the masks (:meth:`set_masks`), as STROTSS
+        draws each region's from its own pixels."""
+        self.weights, self.guided = [float(w) for w in weights], bool(guided)
+
+    weights: list[float] = [1.0]
+    guided = False
+
+    @property
+    def n_styles(self) -> int:  # type: ignore[override]
+        return len(self.weights)
+
+    def used(self, index: int) -> bool:
+        return self.weights[index] > 0
+
+    def set_masks(self, masks: Tensor) -> None:
+        """(R, H, W) region masks on the generated image's grid, one per style."""
+        self.register_buffer("masks", masks.detach(), persistent=False)
+
+    @torch.no_grad()
+    def set_style_targets(self, index: int, features: dict[str, Tensor], layers) -> None:
+        if index == 0:
+            return self.set_targets(features, layers)
+        names = [*layers, *([FEATURE_RGB] if self.rgb else [])]
+        for name in names:
+            self.register_buffer(f"target{index}_{name}", features[name].detach(), persistent=False)
+
+    def _points(self, index: int, size: tuple[int, int], g: torch.Generator) -> Tensor:
+        """The output positions of style ``index``: anywhere, or inside its region (guided)."""
+        n = self.positions if self.positions is not None else size[0] * size[1]
+        if not self.guided:
+            return sample_points(size, n, g)
+        region = layer_mask(self.masks[index : index + 1], size)[0] > 0.5
+        inside = region.flatten().nonzero().flatten().cpu()
+        chosen = inside[torch.randperm(inside.numel(), generator=g)[:n]]
+        return torch.stack([chosen // size[1], chosen % size[1]], dim=1)
+
     def forward_all(self, features: dict[str, Tensor], layers: dict[str, float]) -> Tensor:
-        g = self.generator("hypercolumns")
-        targets = self.targets(layers)
-        x = sampled(self.columns(features, layers), self.positions, g)
-        s = sampled(targets, self.positions, g)
+        columns = self.columns(features, layers)
+        size = _grid(columns)
+        total = columns[0].new_zeros(())
+        for i, w in enumerate(self.weights):
+            if w == 0:
+                continue
+            g = self.generator("hypercolumns" if i == 0 else f"hypercolumns:{i}")
+            points = self._points(i, size, g).to(columns[0].device)
+            if points.shape[0] < 2:  # the region is (almost) empty at this stage's size
+                continue
+            targets = self.targets(layers, i)
+            x = hypercolumns_at(columns, size, points)
+            s = sampled(targets, self.positions, g)
+            total = total + w * self.one_style(x, s, self.moment_scale(targets))
+        return total
+
+    def one_style(self, x: Tensor, s: Tensor, f: float) -> Tensor:
+        """scale * (relaxed EMD + moments + palette) of (B, N, C) output and (1, M, C) style
+        hypercolumns, the moments at feature scale ``f``; the mean over the batch."""
         total = x.new_zeros(())
-        f = self.moment_scale(targets)
         palette = self.palette_factor() if self.rgb else 0.0
         for xb, sb in zip(x, s.expand(x.shape[0], -1, -1), strict=True):
             total = total + relaxed_emd(cosine_cost(xb, sb))
