@@ -287,7 +287,7 @@ def test_nnst_runs_its_final_pass_as_the_last_stage(compose, tiny_images, tmp_pa
 
     content, style = tiny_images
     cfg = compose([f"content={content}", f"style={style}", "method=nnst", *TINY, "size=64",
-                   "iterations=4", "content_loss.positions=64",
+                   "iterations=4", "schedule.final_pass=true", "content_loss.positions=64",
                    "content_loss.style_positions=128"])  # fmt: skip
     run = build(cfg, tmp_path / "nnst", parts=check(cfg))
     fit(run)

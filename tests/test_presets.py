@@ -86,7 +86,7 @@ def _losses(path) -> list[float]:
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("method", ["gatys2017", "strotss", "nnst", "ck"])
+@pytest.mark.parametrize("method", ["gatys2017", "strotss", "nnst", "nnst+final", "ck"])
 def test_each_method_lowers_its_own_loss_on_real_weights(compose, method, tiny_images, tmp_path):
     from nst_research.run import run
 
@@ -95,7 +95,10 @@ def test_each_method_lowers_its_own_loss_on_real_weights(compose, method, tiny_i
     fewer = (
         ["style_loss.positions=128", "content_loss.positions=128"] if method == "strotss" else []
     )
-    n = 16 if method == "nnst" else 10  # nnst: two stages (its final pass) of 8
+    final = method.endswith("+final")  # NNST's final feature-splitting pass, off in the preset
+    method = method.removesuffix("+final")
+    fewer += ["schedule.final_pass=true"] if final else []
+    n = 16 if final else 10  # with the final pass: two stages of 8
     cfg = compose([*fewer, f"method={method}", f"content={content}", f"style={style}", "size=64",
                    f"iterations={n}", "logger=none", "trainer.progress_bar=false", "eval=[]",
                    "snapshot_every=0"])  # fmt: skip
@@ -105,7 +108,7 @@ def test_each_method_lowers_its_own_loss_on_real_weights(compose, method, tiny_i
     assert len(curve) == n and all(math.isfinite(v) for v in curve)
     # each stage of its own: nnst's final pass (steps 8-15 here) has its own objective
     stages = [s["start"] for s in metrics.get("stages", [{"start": 0}])]
-    assert stages == ([0, 8] if method == "nnst" else [0])
+    assert stages == ([0, 8] if final else [0])
     for a, b in zip(stages, [*stages[1:], n], strict=True):
         # strotss and nnst re-draw positions every step: compare the last three with the first
         part = curve[a:b]
