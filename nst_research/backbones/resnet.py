@@ -29,6 +29,7 @@ from nst_research.backbones.layers import Layer
 from nst_research.backbones.preprocessing import named_preprocessing
 from nst_research.backbones.weights import state_dict_hash
 from nst_research.errors import ConfigError, choose
+from nst_research.loss.options import positive
 
 STAGES = (("layer1", 3, 4), ("layer2", 4, 8), ("layer3", 6, 16), ("layer4", 3, 32))
 # Activation values a bottleneck block keeps for the backward pass per value of its output: its
@@ -104,8 +105,7 @@ class RandomResNet50(Backbone):
         if seed is None or not 0 <= int(seed) < 2**63:
             raise ConfigError(f"model.seed={seed!r} must be an integer >= 0")
         choose({"none": None, "softmax": None}, smoothing, "model.smoothing")
-        if not float(temperature) > 0:
-            raise ConfigError(f"model.temperature={temperature!r} must be a number > 0")
+        positive(temperature, "model.temperature")
         self.seed, self.smoothing, self.temperature = int(seed), smoothing, float(temperature)
         self.name = "random_resnet50"
         self.hint = "choose them with layers=resnet (conf/layers/resnet.yaml) or layers.* lists"

@@ -7,14 +7,28 @@ import math
 from nst_research.errors import ConfigError
 
 
+def _number(value: object, key: str) -> float:
+    if isinstance(value, bool | str):  # float(True) == 1.0, float("1") == 1.0: typos, not numbers
+        raise ConfigError(f"{key}={value!r} is not a number")
+    try:
+        return float(value)  # type: ignore[arg-type]
+    except (TypeError, ValueError, OverflowError):
+        raise ConfigError(f"{key}={value!r} is not a number") from None
+
+
 def positive(value: float, key: str) -> float:
     """``value`` as a finite float > 0, or a one-line ConfigError naming ``key``."""
-    try:
-        v = float(value)
-    except (TypeError, ValueError):
-        raise ConfigError(f"{key}={value!r} is not a number") from None
+    v = _number(value, key)
     if not (math.isfinite(v) and v > 0):
         raise ConfigError(f"{key}={value!r} must be a finite number > 0")
+    return v
+
+
+def nonnegative(value: float, key: str, note: str = "") -> float:
+    """``value`` as a finite float >= 0 (a weight: 0 is off), or a one-line ConfigError."""
+    v = _number(value, key)
+    if not (math.isfinite(v) and v >= 0):
+        raise ConfigError(f"{key}={value!r} must be a finite number >= 0{note}")
     return v
 
 

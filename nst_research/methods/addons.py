@@ -18,7 +18,7 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
-from nst_research.errors import ConfigError
+from nst_research.loss.options import nonnegative
 
 LOSS_HISTOGRAM, LOSS_LAPLACIAN = "loss/histogram", "loss/laplacian"
 
@@ -81,8 +81,7 @@ class AddOns(nn.Module):
             ("histogram_weight", histogram_weight),
             ("laplacian_weight", laplacian_weight),
         ):
-            if isinstance(w, bool) or not isinstance(w, int | float) or not w >= 0:
-                raise ConfigError(f"loss.{key}={w!r} must be a number >= 0 (0: off)")
+            nonnegative(w, f"loss.{key}", " (0: off)")
         self.histogram_weight, self.laplacian_weight = (
             float(histogram_weight),
             float(laplacian_weight),

@@ -33,7 +33,7 @@ from nst_research.controls.masks import layer_mask
 from nst_research.errors import ConfigError
 from nst_research.loss.content import self_similarity_loss
 from nst_research.loss.functional import points, subsample
-from nst_research.loss.options import optional_integer, positive
+from nst_research.loss.options import nonnegative, optional_integer, positive
 from nst_research.loss.seeded import SeededLoss
 from nst_research.methods.neighbours import blend, centred_cosine_cost, replace_by_nearest
 from nst_research.methods.remd import cosine_cost, moment_loss, palette_loss, relaxed_emd
@@ -167,20 +167,12 @@ class HypercolumnREMD(WholeLoss):
         palette_weight: float | str = 0.0,
     ) -> None:
         super().__init__(positions, scale, "style_loss", rgb, rgb_scale)
-        self.moment_weight = float(moment_weight)
-        if not self.moment_weight >= 0:
-            raise ConfigError(f"style_loss.moment_weight={moment_weight!r} must be >= 0")
+        self.moment_weight = nonnegative(moment_weight, "style_loss.moment_weight")
         self.feature_scale: float | None = (
             None if feature_scale == "auto" else positive(feature_scale, "style_loss.feature_scale")
         )
-        if palette_weight != "auto" and not (
-            isinstance(palette_weight, int | float)
-            and not isinstance(palette_weight, bool)
-            and palette_weight >= 0
-        ):
-            raise ConfigError(
-                f"style_loss.palette_weight={palette_weight!r} must be auto or a number >= 0"
-            )
+        if palette_weight != "auto":
+            nonnegative(palette_weight, "style_loss.palette_weight", " (or auto)")
         if palette_weight != 0 and not rgb:
             raise ConfigError(
                 "style_loss.palette_weight compares the image's colours: set style_loss.rgb=true "
@@ -337,7 +329,7 @@ class NeighbourFit(WholeLoss):
         self.style_positions = optional_integer(
             style_positions, "content_loss.style_positions", minimum=1
         )
-        if not (isinstance(alpha, int | float) and 0 <= alpha <= 1):
+        if isinstance(alpha, bool) or not (isinstance(alpha, int | float) and 0 <= alpha <= 1):
             raise ConfigError(
                 f"content_loss.alpha={alpha!r} must be in [0, 1] (NNST: 0.25, its --alpha 0.75)"
             )

@@ -19,9 +19,8 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor
 
-from nst_research.errors import ConfigError
 from nst_research.loss.functional import points, subsample
-from nst_research.loss.options import optional_integer, positive
+from nst_research.loss.options import nonnegative, optional_integer, positive
 from nst_research.loss.seeded import SeededLoss
 from nst_research.loss.terms import FeatureLoss
 from nst_research.methods.addons import histogram_loss
@@ -41,9 +40,7 @@ class RelaxedEMDLoss(SeededLoss):
     ) -> None:
         super().__init__()
         self.positions = optional_integer(positions, "style_loss.positions", minimum=2)
-        self.moment_weight = float(moment_weight)
-        if not self.moment_weight >= 0:
-            raise ConfigError(f"style_loss.moment_weight={moment_weight!r} must be >= 0")
+        self.moment_weight = nonnegative(moment_weight, "style_loss.moment_weight")
         self.scale = positive(scale, "style_loss.scale")
 
     def statistic(self, features: Tensor) -> Tensor:

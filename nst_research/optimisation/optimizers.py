@@ -14,6 +14,7 @@ import torch
 from torch import nn
 
 from nst_research.errors import ConfigError
+from nst_research.loss.options import nonnegative
 
 
 @dataclass
@@ -179,8 +180,7 @@ def sgd(
     _check(lr, "optimizer.lr")
     _check(decay_every, "optimizer.decay_every", integer=True)
     _check(decay_rate, "optimizer.decay_rate")
-    if not (isinstance(momentum, int | float) and math.isfinite(momentum) and momentum >= 0):
-        raise ConfigError(f"optimizer.momentum={momentum!r} must be a number >= 0 (0: none)")
+    nonnegative(momentum, "optimizer.momentum", " (0: none)")
     opt = torch.optim.SGD(params, lr=lr, momentum=momentum)
     sched = torch.optim.lr_scheduler.StepLR(opt, step_size=decay_every, gamma=decay_rate)
     return OptimizerSpec(opt, sched)

@@ -34,6 +34,7 @@ import torch.nn.functional as F
 from torch import Tensor
 
 from nst_research.errors import ConfigError
+from nst_research.loss.options import positive
 
 UPSAMPLE_MODES = ("bilinear", "bicubic", "nearest")
 
@@ -85,12 +86,8 @@ class Averaging:
         detail: bool = False,
         final_pass: bool = False,
     ) -> None:
-        if not (isinstance(content_decay, int | float) and content_decay > 0):
-            raise ConfigError(f"schedule.content_decay={content_decay!r} must be a number > 0")
-        self.content_decay = float(content_decay)
-        if isinstance(last_lr, bool) or not (isinstance(last_lr, int | float) and last_lr > 0):
-            raise ConfigError(f"schedule.last_lr={last_lr!r} must be a number > 0 (a factor)")
-        self.last_lr = float(last_lr)
+        self.content_decay = positive(content_decay, "schedule.content_decay")
+        self.last_lr = positive(last_lr, "schedule.last_lr")
         if not isinstance(detail, bool):
             raise ConfigError(f"schedule.detail={detail!r} must be true or false")
         self.detail = detail
@@ -260,11 +257,9 @@ class Scales(Pyramid):
             final_pass,
         )
         self.start = _positive(start, "schedule.start")
-        if not (isinstance(ratio, int | float) and ratio > 1):
-            raise ConfigError(f"schedule.ratio={ratio!r} must be a number > 1 (e.g. 2)")
-        if not (isinstance(first, int | float) and first > 0):
-            raise ConfigError(f"schedule.first={first!r} must be a number > 0")
-        self.ratio, self.first = float(ratio), float(first)
+        if positive(ratio, "schedule.ratio") <= 1:
+            raise ConfigError(f"schedule.ratio={ratio!r} must be a finite number > 1 (e.g. 2)")
+        self.ratio, self.first = float(ratio), positive(first, "schedule.first")
 
     def lower_sizes(self, size: int) -> list[int]:
         if self.sizes is not None:
