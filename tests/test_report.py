@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import json
+import time
 import math
 import subprocess
 import sys
@@ -431,6 +432,11 @@ def test_wandb_report_joins_the_jobs_group(
         path.write_text(json.dumps({**record, "group": "my_sweep-2026-12-06"}))
     write_report(grid_sweep, log_to_wandb=True)
     run_file = next((grid_sweep / "wandb").glob("offline-run-*/*.wandb"))
+    # W&B's service may still be writing the file when finish() returns on a loaded machine (the
+    # full suite on 2 busy cores once read only its header): wait for it, up to 30 s
+    deadline = time.monotonic() + 30
+    while b"my_sweep-2026-12-06" not in run_file.read_bytes() and time.monotonic() < deadline:
+        time.sleep(0.2)
     assert b"my_sweep-2026-12-06" in run_file.read_bytes()
 
 
