@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import csv
 import json
-import time
 import math
 import subprocess
 import sys
+import time
 from pathlib import Path
 from typing import Any
 
