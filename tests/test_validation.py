@@ -36,7 +36,10 @@ def refuse(args: list[str], tmp_path) -> str:
             ["optimizer=adam", "optimizer.beta1=1.5"],
             "optimizer.beta1=1.5 must be a number in [0, 1)",
         ),
-        (["optimizer=sgd", "optimizer.momentum=-1"], "optimizer.momentum=-1 must be a finite number >= 0"),
+        (
+            ["optimizer=sgd", "optimizer.momentum=-1"],
+            "optimizer.momentum=-1 must be a finite number >= 0",
+        ),
         (["trainer.threads=-1"], "trainer.threads=-1 must be an integer >= 0"),
         (["init=image"], "init.path must be set"),
         (["init=image", "init.path=/no/such.png"], "init image not found: /no/such.png"),
